@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from .tokens import TokenSettings
+
 ENV_PREFIX = "S3AP_"
 
 
@@ -139,6 +141,107 @@ class AuthConfig:
 
 
 @dataclass(frozen=True)
+class JwtConfig:
+    """How the session caller's JWT is verified (see :mod:`proxy.tokens`)."""
+
+    hs256_secrets: tuple[str, ...] = secret(())
+    jwks_url: str | None = None
+    public_keys: tuple[str, ...] = ()
+    public_key_files: tuple[str, ...] = ()
+    audience: tuple[str, ...] = ()
+    issuer: str | None = None
+    leeway_seconds: int = 30
+    max_token_bytes: int = 16384
+    jwks_refresh_seconds: float = 300
+    jwks_min_refetch_seconds: float = 30
+    jwks_timeout_seconds: float = 5.0
+    cache_size: int = 10000
+
+    def token_settings(self) -> TokenSettings:
+        values = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(TokenSettings)
+            if f.name != "public_keys"
+        }
+        keys = self.public_keys + tuple(_read_text(p) for p in self.public_key_files)
+        return TokenSettings(public_keys=keys, **values)
+
+    def problems(self, name: str) -> list[str]:
+        unreadable = [
+            f"{name}.public_key_files[{index}]: cannot be read"
+            for index, path in enumerate(self.public_key_files)
+            if not os.access(path, os.R_OK)
+        ]
+        if unreadable:
+            return unreadable
+        return [f"{name}: {problem}" for problem in self.token_settings().problems()]
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """Session callers: project ref + anon key signatures, a JWT as token.
+
+    Sessions are off while ``access_key_ids`` is empty.
+    """
+
+    access_key_ids: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = secret(())
+    full_access_roles: tuple[str, ...] = ("service_role",)
+    allow_anonymous: bool = False
+    anonymous_role: str = "anon"
+    jwt: JwtConfig = JwtConfig()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.access_key_ids)
+
+    def problems(self, name: str) -> list[str]:
+        if not self.enabled:
+            return []
+        found = []
+        if not self.secrets:
+            found.append(f"{name}.secrets: list the anon key (and any other)")
+        return found + self.jwt.problems(f"{name}.jwt")
+
+
+@dataclass(frozen=True)
+class ClaimHeadersConfig:
+    """Headers that tell the store who the caller is.
+
+    Every incoming header whose name starts with ``prefix`` is removed before
+    these are added, so every name here must start with it. An empty name
+    leaves that header out.
+    """
+
+    prefix: str = "x-s3proxy-"
+    subject: str = "x-s3proxy-sub"
+    role: str = "x-s3proxy-role"
+    auth_mode: str = "x-s3proxy-auth-mode"
+    access_key_id: str = "x-s3proxy-access-key-id"
+    claims: str = "x-s3proxy-claims"
+    forwarded_claims: tuple[str, ...] = ("sub", "role", "email", "aud", "exp")
+
+    def problems(self, name: str) -> list[str]:
+        if len(self.prefix) < 3 or not _is_token(self.prefix):
+            return [f"{name}.prefix: must be a header name prefix like x-user-"]
+        return [
+            f"{name}.{field_name}: must start with the prefix {self.prefix!r}"
+            for field_name, header in self.headers().items()
+            if not _is_token(header)
+            or not header.lower().startswith(self.prefix.lower())
+        ]
+
+    def headers(self) -> dict[str, str]:
+        """The configured header names by what they carry, empty ones left out."""
+        names = ("subject", "role", "auth_mode", "access_key_id", "claims")
+        return {name: getattr(self, name) for name in names if getattr(self, name)}
+
+
+def _is_token(name: str) -> bool:
+    return bool(name) and all(c.isalnum() or c in "-_" for c in name)
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "info"
     access_log: bool = True
@@ -155,6 +258,8 @@ class Config:
     admin: AdminConfig = AdminConfig()
     upstream: UpstreamConfig = UpstreamConfig()
     auth: AuthConfig = AuthConfig()
+    session: SessionConfig = SessionConfig()
+    claim_headers: ClaimHeadersConfig = ClaimHeadersConfig()
     logging: LoggingConfig = LoggingConfig()
 
     def problems(self, name: str = "") -> list[str]:
@@ -166,6 +271,9 @@ class Config:
             self.listen.port,
         ):
             found.append("admin.port: must differ from listen.port")
+        key_ids = {key.access_key_id for key in self.auth.keys}
+        for shared in sorted(key_ids & set(self.session.access_key_ids)):
+            found.append(f"session.access_key_ids: {shared!r} is also a full key")
         return found
 
 
@@ -261,10 +369,13 @@ def _field_value(
         problems.append(f"{path}: set either {field_name} or {file_key}, not both")
         return None
     try:
-        return Path(str(raw[file_key])).read_text(encoding="utf-8").strip()
+        text = _read_text(str(raw[file_key]))
     except OSError as error:
         problems.append(f"{path}_file: cannot be read ({error.strerror})")
         return None
+    if isinstance(spec.default, tuple):
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    return text
 
 
 def _coerce(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
@@ -331,6 +442,10 @@ def _coerce_scalar(hint: Any, value: Any, path: str, problems: list[str]) -> Any
         problems.append(f"{path}: must be a single value")
         return ""
     return str(value)
+
+
+def _read_text(path: str) -> str:
+    return Path(path).read_text(encoding="utf-8").strip()
 
 
 def _join(prefix: str, name: str) -> str:

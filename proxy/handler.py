@@ -14,7 +14,6 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
 import aiohttp
@@ -22,12 +21,13 @@ from aiohttp import web
 
 from . import addressing, body, errors, sigv4
 from .config import Config
-from .identity import AuthMode, KeyRing, Principal
+from .identity import Authenticated, Authenticator, Principal
 from .metrics import Metrics
 from .operations import Operation, classify
 from .upstream import (
     OutboundRequest,
     Upstream,
+    claim_headers,
     forwardable_headers,
     response_headers,
 )
@@ -74,16 +74,14 @@ class ProxyHandler:
     def __init__(
         self,
         config: Config,
-        keyring: KeyRing,
+        authenticator: Authenticator,
         upstream: Upstream,
         metrics: Metrics,
     ) -> None:
         self.config = config
-        self.keyring = keyring
+        self.authenticator = authenticator
         self.upstream = upstream
         self.metrics = metrics
-        self.regions = frozenset(config.auth.regions)
-        self.max_skew = timedelta(seconds=config.auth.max_clock_skew_seconds)
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         exchange = Exchange()
@@ -112,9 +110,10 @@ class ProxyHandler:
     ) -> web.StreamResponse:
         path, _, query = request.raw_path.partition("?")
         headers = list(request.headers.items())
-        auth = sigv4.parse_auth(request.method, path, query, headers)
-        signing_key = self._verify(request.method, path, query, headers, auth)
-        exchange.principal = self._resolve(auth)
+        authenticated = await self.authenticator.authenticate(
+            request.method, path, query, headers
+        )
+        exchange.principal = authenticated.principal
         exchange.auth_outcome = "success"
 
         target = self._locate(path, request.host)
@@ -125,43 +124,9 @@ class ProxyHandler:
             _query_pairs(query),
             request.headers,
         )
-        payload = self._body(request, auth, signing_key)
+        payload = self._body(request, authenticated)
         await _continue_if_expected(request)
         return await self._forward(request, exchange, target, query, payload)
-
-    def _verify(
-        self,
-        method: str,
-        path: str,
-        query: str,
-        headers: list[tuple[str, str]],
-        auth: sigv4.SignedRequestAuth,
-    ) -> bytes:
-        """Check the signature against each secret the access key id may use."""
-        entry = self.keyring.lookup(auth.access_key_id)
-        mismatch: errors.S3Error = errors.SignatureDoesNotMatch()
-        for secret in entry.secrets:
-            try:
-                return sigv4.verify_request(
-                    auth,
-                    secret,
-                    method,
-                    path,
-                    query,
-                    headers,
-                    now=datetime.now(UTC),
-                    regions=self.regions,
-                    max_skew=self.max_skew,
-                )
-            except errors.SignatureDoesNotMatch as error:
-                mismatch = error
-        raise mismatch
-
-    def _resolve(self, auth: sigv4.SignedRequestAuth) -> Principal:
-        entry = self.keyring.lookup(auth.access_key_id)
-        if entry.mode is AuthMode.KEY:
-            return Principal(AuthMode.KEY, auth.access_key_id, full_access=True)
-        raise errors.AccessDenied("Session credentials are not configured.")
 
     def _locate(self, path: str, host: str) -> addressing.Target:
         canonical = sigv4.canonical_uri(path)
@@ -172,19 +137,18 @@ class ProxyHandler:
         return addressing.locate(below, host_bucket)
 
     def _body(
-        self,
-        request: web.Request,
-        auth: sigv4.SignedRequestAuth,
-        signing_key: bytes,
+        self, request: web.Request, authenticated: Authenticated
     ) -> body.BodyStream:
         """Plan how the body is read and checked; nothing is read yet."""
         length = _declared_length(request)
         stream = body.BodyStream(_read(request), length)
-        if _is_hex_sha256(auth.payload_hash):
-            stream.checks.append(body.sha256_check(auth.payload_hash))
-        elif auth.payload_hash != sigv4.UNSIGNED_PAYLOAD:
+        auth = authenticated.auth
+        payload_hash = auth.payload_hash if auth else sigv4.UNSIGNED_PAYLOAD
+        if _is_hex_sha256(payload_hash):
+            stream.checks.append(body.sha256_check(payload_hash))
+        elif payload_hash != sigv4.UNSIGNED_PAYLOAD:
             raise errors.NotImplemented(
-                f"The payload mode {auth.payload_hash} is not supported."
+                f"The payload mode {payload_hash} is not supported."
             )
         md5 = request.headers.get("Content-MD5")
         if md5 is not None:
@@ -202,7 +166,10 @@ class ProxyHandler:
         payload: body.BodyStream,
     ) -> web.StreamResponse:
         outbound_query = sigv4.canonical_query(query, omit=PRESIGN_PARAMETERS)
-        headers = forwardable_headers(request.headers.items(), claim_prefix="")
+        claims = self.config.claim_headers
+        headers = forwardable_headers(request.headers.items(), claims.prefix)
+        assert exchange.principal is not None
+        headers += claim_headers(exchange.principal, claims)
         if payload.length or request.method in ("PUT", "POST"):
             headers.append(("Content-Length", str(payload.length)))
         payload_hash = payload_hash_for_upstream(payload)

@@ -14,14 +14,16 @@ import signal
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .config import Config
 from .handler import ProxyHandler
-from .identity import KeyRing
+from .identity import Authenticator, KeyRing, SessionRules
 from .metrics import Metrics
+from .tokens import TokenVerifier
 from .upstream import Upstream
 
 log = logging.getLogger("s3_auth_proxy")
@@ -39,9 +41,22 @@ async def _no_automatic_continue(request: web.Request) -> None:
     """Leave ``100 Continue`` to the handler, after authentication."""
 
 
-def build_keyring(config: Config) -> KeyRing:
+def build_authenticator(config: Config, tokens: TokenVerifier | None) -> Authenticator:
     keys = {key.access_key_id: key.secret_access_key for key in config.auth.keys}
-    return KeyRing.from_pairs(keys)
+    session = config.session
+    keyring = KeyRing.from_pairs(keys, session.access_key_ids, session.secrets)
+    rules = SessionRules(
+        full_access_roles=frozenset(session.full_access_roles),
+        allow_anonymous=session.allow_anonymous,
+        anonymous_role=session.anonymous_role,
+    )
+    return Authenticator(
+        keyring,
+        regions=config.auth.regions,
+        max_skew=timedelta(seconds=config.auth.max_clock_skew_seconds),
+        tokens=tokens,
+        rules=rules,
+    )
 
 
 class ProxyServer:
@@ -51,13 +66,23 @@ class ProxyServer:
         self.config = config
         self.metrics = Metrics()
         self.upstream = Upstream(config.upstream)
+        self.tokens = (
+            TokenVerifier(config.session.jwt.token_settings())
+            if config.session.enabled
+            else None
+        )
         self.handler = ProxyHandler(
-            config, build_keyring(config), self.upstream, self.metrics
+            config,
+            build_authenticator(config, self.tokens),
+            self.upstream,
+            self.metrics,
         )
         self._runners: list[web.AppRunner] = []
 
     async def start(self) -> Listening:
         await self.upstream.start()
+        if self.tokens is not None:
+            await self.tokens.start()
         listen = self.config.listen
         app = web.Application(handler_args=self._parser_limits())
         app.router.add_route(
@@ -82,6 +107,8 @@ class ProxyServer:
         for runner in reversed(self._runners):
             await runner.cleanup()
         await self.upstream.close()
+        if self.tokens is not None:
+            await self.tokens.close()
 
     def _parser_limits(self) -> dict[str, int]:
         # aiohttp's default of 8190 bytes a header is close to the size of a

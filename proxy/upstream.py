@@ -8,18 +8,22 @@ upstream key. It never carries the client's credentials.
 
 from __future__ import annotations
 
+import base64
+import json
 import ssl
-from collections.abc import AsyncIterable, Iterable, Sequence
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
 from . import errors, sigv4
-from .config import UpstreamConfig
+from .config import ClaimHeadersConfig, UpstreamConfig
+from .identity import AuthMode, Principal
 
 HOP_BY_HOP = frozenset(
     {
@@ -86,6 +90,41 @@ def forwardable_headers(
         if header_key(name) not in dropped
         and not (prefix and header_key(name).startswith(prefix))
     ]
+
+
+def claim_headers(
+    principal: Principal, names: ClaimHeadersConfig
+) -> list[tuple[str, str]]:
+    """The headers that tell the store who the caller is.
+
+    Values are ASCII: other characters are percent-encoded (RFC 3986). The
+    selected claims travel whole as base64url-encoded JSON.
+    """
+    values = {
+        "subject": principal.subject,
+        "role": principal.role,
+        "auth_mode": principal.mode.value,
+        "access_key_id": principal.access_key_id
+        if principal.mode is AuthMode.KEY
+        else None,
+        "claims": _encoded_claims(principal.claims, names.forwarded_claims),
+    }
+    return [
+        (header, quote(value, safe=_HEADER_SAFE))
+        for what, header in names.headers().items()
+        if (value := values[what])
+    ]
+
+
+_HEADER_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "%")
+
+
+def _encoded_claims(claims: Mapping[str, Any], selected: Sequence[str]) -> str | None:
+    chosen = {name: claims[name] for name in selected if name in claims}
+    if not chosen:
+        return None
+    document = json.dumps(chosen, separators=(",", ":"), sort_keys=True, default=str)
+    return base64.urlsafe_b64encode(document.encode()).rstrip(b"=").decode()
 
 
 @dataclass(frozen=True)
