@@ -14,11 +14,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from . import errors
+from . import checksums, errors, sigv4
+from .chunked import CHUNKED_MODES, ChunkedDecoder
 
 
 class Hasher(Protocol):
@@ -99,9 +100,16 @@ class BodyStream:
     decoder: Decoder | None = None
     on_trailers: Callable[[dict[str, str]], None] | None = None
     on_progress: Callable[[], None] | None = None
+    encoder: TrailerEncoder | None = None
+    upstream_payload_hash: str = sigv4.UNSIGNED_PAYLOAD
     error: errors.S3Error | None = None
     received: int = 0
     payload_bytes: int = 0
+
+    @property
+    def upstream_length(self) -> int:
+        """The number of bytes the store is told to expect."""
+        return self.encoder.wire_length if self.encoder else self.length
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
@@ -114,10 +122,14 @@ class BodyStream:
     async def _withholding_last(self) -> AsyncIterator[bytes]:
         held = b""
         async for piece in self._payload():
-            if held:
+            if self.encoder is not None:
+                piece = self.encoder.encode(piece)
+            if piece and held:
                 yield held
-            held = piece
+            held = piece or held
         self.finish()
+        if self.encoder is not None:
+            held += self.encoder.close()
         if held:
             yield held
 
@@ -147,3 +159,209 @@ class BodyStream:
             raise errors.IncompleteBody()
         for check in self.checks:
             check.verify()
+
+
+def checksum_check(algorithm: str, expected: str | None) -> DigestCheck:
+    """The check of an ``x-amz-checksum-*`` value, from a header or a trailer."""
+    if expected is not None and not checksums.is_valid_b64digest(algorithm, expected):
+        raise errors.InvalidDigest(
+            f"The {checksums.header_for_algorithm(algorithm)} value is not valid."
+        )
+    return DigestCheck(
+        name=checksums.header_for_algorithm(algorithm),
+        hasher=checksums.new_checksum(algorithm),
+        render=lambda hasher: hasher.b64digest(),  # type: ignore[attr-defined]
+        expected=expected,
+        error=errors.BadDigest,
+    )
+
+
+@dataclass(frozen=True)
+class Framing:
+    """How the body reaches the store, when it differs from how it arrived.
+
+    ``drop`` names the client's headers that no longer describe the body;
+    ``add`` are the headers that do.
+    """
+
+    drop: frozenset[str] = frozenset()
+    add: tuple[tuple[str, str], ...] = ()
+
+
+def plan(
+    headers: Mapping[str, str],
+    source: AsyncIterator[bytes],
+    wire_length: int | None,
+    auth: sigv4.SignedRequestAuth | None,
+    signing_key: bytes | None,
+    *,
+    forward_trailers: bool,
+) -> tuple[BodyStream, Framing]:
+    """Decide how a request body is read, checked and sent on.
+
+    Nothing is read yet. ``wire_length`` is the ``Content-Length`` received
+    (``None`` with ``Transfer-Encoding: chunked``).
+    """
+    mode = auth.payload_hash if auth else sigv4.UNSIGNED_PAYLOAD
+    if mode in CHUNKED_MODES:
+        assert auth is not None
+        return _plan_chunked(headers, source, auth, signing_key, forward_trailers)
+    if wire_length is None:
+        raise errors.MissingContentLength()
+    stream = BodyStream(source, wire_length, upstream_payload_hash=mode)
+    if mode != sigv4.UNSIGNED_PAYLOAD:
+        stream.checks.append(sha256_check(mode))
+    stream.checks += _header_checks(headers)
+    return stream, Framing()
+
+
+def _header_checks(headers: Mapping[str, str]) -> list[DigestCheck]:
+    found = []
+    md5 = headers.get("Content-MD5")
+    if md5 is not None:
+        found.append(content_md5_check(md5))
+    for algorithm in checksums.ALGORITHMS:
+        value = headers.get(checksums.header_for_algorithm(algorithm))
+        if value is not None:
+            found.append(checksum_check(algorithm, value))
+    return found
+
+
+def _plan_chunked(
+    headers: Mapping[str, str],
+    source: AsyncIterator[bytes],
+    auth: sigv4.SignedRequestAuth,
+    signing_key: bytes | None,
+    forward_trailers: bool,
+) -> tuple[BodyStream, Framing]:
+    decoded_length = _decoded_length(headers)
+    trailers = [
+        name.strip().lower()
+        for name in headers.get("x-amz-trailer", "").split(",")
+        if name.strip()
+    ]
+    decoder = ChunkedDecoder(
+        auth.payload_hash,
+        signing_key=signing_key,
+        seed_signature=auth.signature,
+        amz_date=auth.amz_date,
+        scope=auth.scope,
+        decoded_length=decoded_length,
+        declared_trailers=trailers,
+    )
+    stream = BodyStream(source, decoded_length, decoder=decoder)
+    stream.checks += _header_checks(headers)
+    trailer_checks = _trailer_checks(trailers)
+    stream.checks += trailer_checks.values()
+    stream.on_trailers = lambda received: _fill_trailer_checks(trailer_checks, received)
+    drop = {"content-encoding", "x-amz-trailer", "x-amz-decoded-content-length"}
+    encoding = headers.get("Content-Encoding", "")
+    add = _content_encoding(encoding, chunked=False)
+    if forward_trailers and trailer_checks:
+        stream.encoder = TrailerEncoder(decoded_length, trailer_checks)
+        stream.upstream_payload_hash = sigv4.STREAMING_UNSIGNED_TRAILER
+        add = _content_encoding(encoding, chunked=True)
+        add += (
+            ("x-amz-trailer", ",".join(trailer_checks)),
+            ("x-amz-decoded-content-length", str(decoded_length)),
+        )
+    return stream, Framing(frozenset(drop), add)
+
+
+def _decoded_length(headers: Mapping[str, str]) -> int:
+    value = headers.get("x-amz-decoded-content-length")
+    if value is None:
+        raise errors.MissingContentLength(
+            "An aws-chunked body needs the x-amz-decoded-content-length header."
+        )
+    if not value.isdigit():
+        raise errors.InvalidArgument("x-amz-decoded-content-length is not a number.")
+    return int(value)
+
+
+def _trailer_checks(trailers: list[str]) -> dict[str, DigestCheck]:
+    checks = {}
+    for name in trailers:
+        algorithm = checksums.algorithm_for_header(name)
+        if algorithm is None:
+            raise errors.InvalidRequest(f"The trailer {name} is not supported.")
+        checks[name] = checksum_check(algorithm, None)
+    return checks
+
+
+def _fill_trailer_checks(
+    checks: dict[str, DigestCheck], received: dict[str, str]
+) -> None:
+    for name, check in checks.items():
+        value = received.get(name)
+        algorithm = checksums.algorithm_for_header(name)
+        if value is None or algorithm is None:
+            continue
+        if not checksums.is_valid_b64digest(algorithm, value):
+            raise errors.InvalidDigest(f"The {name} trailer is not valid.")
+        check.expected = value
+
+
+def _content_encoding(value: str, *, chunked: bool) -> tuple[tuple[str, str], ...]:
+    """``Content-Encoding`` for the store: the client's codings without
+    ``aws-chunked``, with it in front again when the store gets that framing."""
+    kept = [
+        c.strip()
+        for c in value.split(",")
+        if c.strip().lower() not in ("", "aws-chunked")
+    ]
+    if chunked:
+        kept.insert(0, "aws-chunked")
+    return (("Content-Encoding", ",".join(kept)),) if kept else ()
+
+
+class TrailerEncoder:
+    """Re-frames the verified payload as ``STREAMING-UNSIGNED-PAYLOAD-TRAILER``.
+
+    Chunks have a fixed size, so that the length of the framed body, which the
+    store is told up front, follows from the payload length alone.
+    """
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, payload_length: int, checks: dict[str, DigestCheck]) -> None:
+        self.payload_length = payload_length
+        self.checks = checks
+        self._buffer = bytearray()
+
+    @property
+    def wire_length(self) -> int:
+        full, rest = divmod(self.payload_length, self.CHUNK)
+        length = full * _framed(self.CHUNK) + (_framed(rest) if rest else 0)
+        length += len(b"0\r\n") + len(b"\r\n")
+        for name in self.checks:
+            algorithm = checksums.algorithm_for_header(name) or ""
+            size = len(checksums.new_checksum(algorithm).b64digest())
+            length += len(name) + 1 + size + 2
+        return length
+
+    def encode(self, piece: bytes) -> bytes:
+        self._buffer += piece
+        whole = len(self._buffer) - len(self._buffer) % self.CHUNK
+        framed = b"".join(
+            _frame(self._buffer[at : at + self.CHUNK])
+            for at in range(0, whole, self.CHUNK)
+        )
+        del self._buffer[:whole]
+        return framed
+
+    def close(self) -> bytes:
+        """The last chunk, the final chunk and the verified trailers."""
+        tail = _frame(self._buffer) if self._buffer else b""
+        lines = "".join(
+            f"{name}:{check.expected}\r\n" for name, check in self.checks.items()
+        )
+        return tail + b"0\r\n" + lines.encode() + b"\r\n"
+
+
+def _frame(data: bytes | bytearray) -> bytes:
+    return b"%x\r\n" % len(data) + bytes(data) + b"\r\n"
+
+
+def _framed(size: int) -> int:
+    return len(b"%x\r\n" % size) + size + 2

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from .policy import PolicySet
 from .tokens import TokenSettings
 
 ENV_PREFIX = "S3AP_"
@@ -86,6 +87,7 @@ class UpstreamConfig:
     read_timeout_seconds: float = 60.0
     max_connections: int = 256
     ca_file: str | None = None
+    checksum_trailers: str = "forward"
 
     def problems(self, name: str) -> list[str]:
         found = []
@@ -103,6 +105,8 @@ class UpstreamConfig:
         for timeout in ("connect_timeout_seconds", "read_timeout_seconds"):
             if getattr(self, timeout) <= 0:
                 found.append(f"{name}.{timeout}: must be positive")
+        if self.checksum_trailers not in ("forward", "decode"):
+            found.append(f"{name}.checksum_trailers: must be 'forward' or 'decode'")
         if self.max_connections < 1:
             found.append(f"{name}.max_connections: must be at least 1")
         return found
@@ -242,6 +246,24 @@ def _is_token(name: str) -> bool:
 
 
 @dataclass(frozen=True)
+class AuthorizationConfig:
+    """IAM-style policies for session callers (see :mod:`proxy.policy`).
+
+    ``policies`` maps a name to a policy document; ``attachments`` give them
+    to roles and claim matches. ``policy_file`` is a YAML or JSON file with
+    the same two keys, merged with what is written here.
+    """
+
+    policies: dict[str, Any] = field(default_factory=dict)
+    attachments: tuple[dict[str, Any], ...] = ()
+    policy_file: str | None = None
+
+    def problems(self, name: str) -> list[str]:
+        found = PolicySet.validate(self.policies, self.attachments)
+        return [f"{name}: {problem}" for problem in found]
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "info"
     access_log: bool = True
@@ -260,6 +282,7 @@ class Config:
     auth: AuthConfig = AuthConfig()
     session: SessionConfig = SessionConfig()
     claim_headers: ClaimHeadersConfig = ClaimHeadersConfig()
+    authorization: AuthorizationConfig = AuthorizationConfig()
     logging: LoggingConfig = LoggingConfig()
 
     def problems(self, name: str = "") -> list[str]:
@@ -289,11 +312,36 @@ def load_config(
     raw = _read_yaml(path, problems)
     _apply_environment(raw, os.environ if environ is None else environ, problems)
     config: Config = _build(Config, raw, "", problems)
+    config = _with_policy_file(config, problems)
     if not problems:
         problems += config.problems()
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _with_policy_file(config: Config, problems: list[str]) -> Config:
+    """Merge the policies and attachments of ``authorization.policy_file``."""
+    section = config.authorization
+    if not section.policy_file:
+        return config
+    document = _read_yaml(section.policy_file, problems)
+    unknown = set(document) - {"policies", "attachments"}
+    if unknown:
+        problems.append(f"authorization.policy_file: unknown keys {sorted(unknown)}")
+    policies = document.get("policies") or {}
+    attachments = document.get("attachments") or []
+    if not isinstance(policies, dict) or not isinstance(attachments, list):
+        problems.append(
+            "authorization.policy_file: policies must be a mapping, attachments a list"
+        )
+        return config
+    merged = dataclasses.replace(
+        section,
+        policies={**section.policies, **policies},
+        attachments=(*section.attachments, *attachments),
+    )
+    return dataclasses.replace(config, authorization=merged)
 
 
 def _read_yaml(path: str | os.PathLike[str] | None, problems: list[str]) -> Any:

@@ -9,21 +9,24 @@ response, and writes the access log line and the metrics for every request.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 import aiohttp
 from aiohttp import web
 
-from . import addressing, body, errors, sigv4
+from . import addressing, body, checksums, errors, sigv4
+from .authorization import MAX_XML_BYTES, Authorizer, delete_body, delete_result
 from .config import Config
-from .identity import Authenticated, Authenticator, Principal
+from .identity import Authenticator, Principal
 from .metrics import Metrics
-from .operations import Operation, classify
+from .operations import Operation, classify, resource_arn
 from .upstream import (
     OutboundRequest,
     Upstream,
@@ -50,7 +53,6 @@ PRESIGN_PARAMETERS = frozenset(
         "X-Amz-Security-Token",
     }
 )
-HEX_DIGITS = frozenset("0123456789abcdef")
 
 
 @dataclass
@@ -68,6 +70,36 @@ class Exchange:
     auth_outcome: str = "none"
 
 
+@dataclass
+class Outbound:
+    """A request on its way to the store, with the body it will carry."""
+
+    request: web.Request
+    exchange: Exchange
+    target: addressing.Target
+    query: str
+    payload: body.BodyStream
+    framing: body.Framing
+
+    def replace_body(self, document: bytes) -> None:
+        """Send ``document`` (already read and checked) instead of the body."""
+        self.payload = body.BodyStream(
+            _single(document),
+            len(document),
+            upstream_payload_hash=hashlib.sha256(document).hexdigest(),
+        )
+        checksum_headers = {
+            "content-md5",
+            *(checksums.header_for_algorithm(a) for a in checksums.ALGORITHMS),
+            "x-amz-sdk-checksum-algorithm",
+        }
+        md5 = base64.b64encode(hashlib.md5(document, usedforsecurity=False).digest())
+        self.framing = body.Framing(
+            self.framing.drop | checksum_headers,
+            (*self.framing.add, ("Content-MD5", md5.decode())),
+        )
+
+
 class ProxyHandler:
     """Handles every S3 request on the listener."""
 
@@ -75,11 +107,13 @@ class ProxyHandler:
         self,
         config: Config,
         authenticator: Authenticator,
+        authorizer: Authorizer,
         upstream: Upstream,
         metrics: Metrics,
     ) -> None:
         self.config = config
         self.authenticator = authenticator
+        self.authorizer = authorizer
         self.upstream = upstream
         self.metrics = metrics
 
@@ -109,24 +143,33 @@ class ProxyHandler:
         self, request: web.Request, exchange: Exchange
     ) -> web.StreamResponse:
         path, _, query = request.raw_path.partition("?")
-        headers = list(request.headers.items())
         authenticated = await self.authenticator.authenticate(
-            request.method, path, query, headers
+            request.method, path, query, list(request.headers.items())
         )
-        exchange.principal = authenticated.principal
+        principal = exchange.principal = authenticated.principal
         exchange.auth_outcome = "success"
 
         target = self._locate(path, request.host)
-        exchange.operation = classify(
-            request.method,
-            target.bucket,
-            target.key,
-            _query_pairs(query),
+        operation = exchange.operation = classify(
+            request.method, target.bucket, target.key, _query_pairs(query),
             request.headers,
+        )  # fmt: skip
+        special = SPECIAL_OPERATIONS.get(operation.name)
+        if special is None:
+            self.authorizer.authorize(principal, operation)
+        payload, framing = body.plan(
+            request.headers,
+            _read(request),
+            _wire_length(request),
+            authenticated.auth,
+            authenticated.signing_key,
+            forward_trailers=self.config.upstream.checksum_trailers == "forward",
         )
-        payload = self._body(request, authenticated)
         await _continue_if_expected(request)
-        return await self._forward(request, exchange, target, query, payload)
+        outbound = Outbound(request, exchange, target, query, payload, framing)
+        if special is not None:
+            return await special(self, outbound)
+        return await self._forward(outbound)
 
     def _locate(self, path: str, host: str) -> addressing.Target:
         canonical = sigv4.canonical_uri(path)
@@ -136,59 +179,73 @@ class ProxyHandler:
         )
         return addressing.locate(below, host_bucket)
 
-    def _body(
-        self, request: web.Request, authenticated: Authenticated
-    ) -> body.BodyStream:
-        """Plan how the body is read and checked; nothing is read yet."""
-        length = _declared_length(request)
-        stream = body.BodyStream(_read(request), length)
-        auth = authenticated.auth
-        payload_hash = auth.payload_hash if auth else sigv4.UNSIGNED_PAYLOAD
-        if _is_hex_sha256(payload_hash):
-            stream.checks.append(body.sha256_check(payload_hash))
-        elif payload_hash != sigv4.UNSIGNED_PAYLOAD:
-            raise errors.NotImplemented(
-                f"The payload mode {payload_hash} is not supported."
-            )
-        md5 = request.headers.get("Content-MD5")
-        if md5 is not None:
-            stream.checks.append(body.content_md5_check(md5))
-        if length == 0:
-            stream.finish()
-        return stream
+    async def _forward(self, outbound: Outbound) -> web.StreamResponse:
+        upstream = await self._send_upstream(outbound)
+        async with upstream:
+            return await self._stream_back(outbound, upstream)
 
-    async def _forward(
-        self,
-        request: web.Request,
-        exchange: Exchange,
-        target: addressing.Target,
-        query: str,
-        payload: body.BodyStream,
-    ) -> web.StreamResponse:
-        outbound_query = sigv4.canonical_query(query, omit=PRESIGN_PARAMETERS)
+    async def _send_upstream(self, outbound: Outbound) -> aiohttp.ClientResponse:
+        """Build, sign and send the request; the body streams as it is sent."""
+        request, payload = outbound.request, outbound.payload
         claims = self.config.claim_headers
-        headers = forwardable_headers(request.headers.items(), claims.prefix)
-        assert exchange.principal is not None
-        headers += claim_headers(exchange.principal, claims)
-        if payload.length or request.method in ("PUT", "POST"):
-            headers.append(("Content-Length", str(payload.length)))
-        payload_hash = payload_hash_for_upstream(payload)
-        outbound = self.upstream.build(
+        drop = outbound.framing.drop
+        headers = forwardable_headers(request.headers.items(), claims.prefix, drop)
+        headers += outbound.framing.add
+        assert outbound.exchange.principal is not None
+        headers += claim_headers(outbound.exchange.principal, claims)
+        if payload.upstream_length or request.method in ("PUT", "POST"):
+            headers.append(("Content-Length", str(payload.upstream_length)))
+        target = outbound.target
+        signed = self.upstream.build(
             request.method,
             target.bucket,
             target.raw_key_path,
-            outbound_query,
+            sigv4.canonical_query(outbound.query, omit=PRESIGN_PARAMETERS),
             headers,
-            payload_hash,
+            payload.upstream_payload_hash,
         )
         try:
-            upstream = await self._send(outbound, payload)
+            return await self._send(signed, payload)
         except errors.S3Error as error:
             raise payload.error or error from error
         finally:
-            exchange.received = payload.received
-        async with upstream:
-            return await self._stream_back(request, exchange, upstream)
+            outbound.exchange.received = payload.received
+
+    async def _delete_objects(self, outbound: Outbound) -> web.StreamResponse:
+        """``DeleteObjects``: each key is authorized, denied keys never go up."""
+        principal, bucket = outbound.exchange.principal, outbound.target.bucket
+        assert principal is not None and bucket is not None
+        document = await _read_whole(outbound.payload, MAX_XML_BYTES)
+        split = self.authorizer.split_delete(principal, bucket, document)
+        if not split.denied:
+            outbound.replace_body(document)
+            return await self._forward(outbound)
+        if not split.allowed:
+            return _xml_response(outbound, delete_result(split, None))
+        outbound.replace_body(delete_body(split))
+        async with await self._send_upstream(outbound) as upstream:
+            if upstream.status != 200:
+                return await self._stream_back(outbound, upstream)
+            answer = await _read_bounded(upstream, MAX_XML_BYTES)
+        return _xml_response(outbound, delete_result(split, answer))
+
+    async def _list_buckets(self, outbound: Outbound) -> web.StreamResponse:
+        """``ListBuckets``: a session caller sees the buckets it can use at all."""
+        principal = outbound.exchange.principal
+        assert principal is not None
+        if principal.full_access:
+            return await self._forward(outbound)
+        decision = self.authorizer.decide(
+            principal, "s3:ListAllMyBuckets", resource_arn(None)
+        )
+        if not decision.allowed and decision.statement is not None:
+            raise errors.AccessDenied()
+        async with await self._send_upstream(outbound) as upstream:
+            if upstream.status != 200:
+                return await self._stream_back(outbound, upstream)
+            answer = await _read_bounded(upstream, MAX_XML_BYTES)
+        visible = self.authorizer.visible_buckets(principal, answer)
+        return _xml_response(outbound, visible)
 
     async def _send(
         self, outbound: OutboundRequest, payload: body.BodyStream
@@ -204,17 +261,15 @@ class ProxyHandler:
             async with asyncio.timeout(idle) as deadline:
                 payload.on_progress = lambda: deadline.reschedule(loop.time() + idle)
                 return await self.upstream.send(
-                    outbound, payload if payload.length else None
+                    outbound, payload if payload.upstream_length else None
                 )
         except TimeoutError as error:
             raise errors.GatewayTimeout() from error
 
     async def _stream_back(
-        self,
-        request: web.Request,
-        exchange: Exchange,
-        upstream: aiohttp.ClientResponse,
+        self, outbound: Outbound, upstream: aiohttp.ClientResponse
     ) -> web.StreamResponse:
+        request, exchange = outbound.request, outbound.exchange
         response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
         for name, value in response_headers(upstream):
             response.headers.add(name, value)
@@ -305,19 +360,56 @@ def _log_access(
     )
 
 
-def payload_hash_for_upstream(payload: body.BodyStream) -> str:
-    for check in payload.checks:
-        if check.name == "x-amz-content-sha256" and check.expected:
-            return check.expected
-    return sigv4.UNSIGNED_PAYLOAD
+SpecialHandler = Callable[[ProxyHandler, Outbound], Awaitable[web.StreamResponse]]
+
+# Operations that a principal's policies decide on more than the request line.
+SPECIAL_OPERATIONS: dict[str, SpecialHandler] = {
+    "DeleteObjects": ProxyHandler._delete_objects,
+    "ListBuckets": ProxyHandler._list_buckets,
+}
 
 
-def _declared_length(request: web.Request) -> int:
+def _wire_length(request: web.Request) -> int | None:
+    """The body's length as sent; ``None`` for ``Transfer-Encoding: chunked``."""
     if request.content_length is not None:
         return request.content_length
-    if request.headers.get("Transfer-Encoding", "").lower() == "chunked":
-        raise errors.MissingContentLength()
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        return None
     return 0
+
+
+async def _read_whole(payload: body.BodyStream, limit: int) -> bytes:
+    """A small body, read whole and checked (``DeleteObjects``)."""
+    if payload.length > limit:
+        raise errors.MaxMessageLengthExceeded()
+    if payload.length == 0:
+        payload.finish()
+        return b""
+    return b"".join([piece async for piece in payload])
+
+
+async def _read_bounded(upstream: aiohttp.ClientResponse, limit: int) -> bytes:
+    data = await upstream.content.read(limit + 1)
+    if len(data) > limit:
+        raise errors.BadGateway("The store's answer is too large to filter.")
+    return data
+
+
+async def _single(document: bytes) -> AsyncIterator[bytes]:
+    yield document
+
+
+def _xml_response(outbound: Outbound, document: bytes) -> web.Response:
+    outbound.exchange.status = 200
+    outbound.exchange.sent = len(document)
+    return web.Response(
+        status=200,
+        body=document,
+        headers={
+            "Content-Type": "application/xml",
+            "x-amz-request-id": outbound.exchange.request_id,
+        },
+    )
 
 
 async def _read(request: web.Request) -> AsyncIterator[bytes]:
@@ -339,7 +431,3 @@ def _query_pairs(query: str) -> list[tuple[str, str]]:
             name, _, value = item.partition("=")
             pairs.append((unquote(name), unquote(value)))
     return pairs
-
-
-def _is_hex_sha256(value: str) -> bool:
-    return len(value) == 64 and set(value) <= HEX_DIGITS

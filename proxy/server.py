@@ -19,10 +19,12 @@ from datetime import timedelta
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from .authorization import Authorizer
 from .config import Config
 from .handler import ProxyHandler
 from .identity import Authenticator, KeyRing, SessionRules
 from .metrics import Metrics
+from .policy import PolicySet
 from .tokens import TokenVerifier
 from .upstream import Upstream
 
@@ -59,6 +61,11 @@ def build_authenticator(config: Config, tokens: TokenVerifier | None) -> Authent
     )
 
 
+def build_policies(config: Config) -> PolicySet:
+    authorization = config.authorization
+    return PolicySet.from_config(authorization.policies, authorization.attachments)
+
+
 class ProxyServer:
     """The running proxy: listeners, upstream pool and metrics."""
 
@@ -74,6 +81,7 @@ class ProxyServer:
         self.handler = ProxyHandler(
             config,
             build_authenticator(config, self.tokens),
+            Authorizer(build_policies(config)),
             self.upstream,
             self.metrics,
         )

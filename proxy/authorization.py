@@ -1,0 +1,212 @@
+"""Authorization of session callers, request by request and object by object.
+
+Full-access principals pass. Every other principal needs its policies to allow
+each action the operation requires on the exact resource the store will
+receive, the copy source's read for a copy, and delete on every key of a
+``DeleteObjects`` body. Listings of buckets show only the buckets the caller
+can use at all. Nothing here knows HTTP: bodies come in as bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from xml.etree import ElementTree
+
+from . import errors
+from .identity import Principal
+from .operations import Operation, resource_arn
+from .policy import Decision, PolicySet
+
+log = logging.getLogger("s3_auth_proxy.authorization")
+
+S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
+MAX_XML_BYTES = 2 * 1024 * 1024
+MAX_DELETE_KEYS = 1000
+
+
+@dataclass(frozen=True)
+class ObjectToDelete:
+    key: str
+    version_id: str | None
+    element: ElementTree.Element
+
+
+@dataclass(frozen=True)
+class DeleteSplit:
+    """A ``DeleteObjects`` request split into what may and may not go upstream."""
+
+    allowed: list[ObjectToDelete]
+    denied: list[ObjectToDelete]
+    quiet: bool
+
+
+class Authorizer:
+    """Asks the policies about one principal's request."""
+
+    def __init__(self, policies: PolicySet) -> None:
+        self.policies = policies
+
+    def authorize(self, principal: Principal, operation: Operation) -> None:
+        """Refuse with ``AccessDenied`` unless every needed action is allowed."""
+        if principal.full_access:
+            return
+        if operation.action is None:
+            log.info("refused %s: not allowed for session callers", operation.name)
+            raise errors.AccessDenied(
+                f"The operation {operation.name} is not available to session callers."
+            )
+        context = operation.condition_context
+        for action in operation.required_actions:
+            self._require(principal, action, operation.resource_arn, context)
+        source = operation.copy_source_arn
+        if source is not None and operation.copy_source_action is not None:
+            self._require(principal, operation.copy_source_action, source, {})
+
+    def _require(
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        context: Mapping[str, str],
+    ) -> None:
+        decision = self.decide(principal, action, resource, context)
+        if not decision.allowed:
+            raise errors.AccessDenied()
+
+    def decide(
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        context: Mapping[str, str] | None = None,
+    ) -> Decision:
+        """The policies' decision, logged with the statement that made it."""
+        decision = self.policies.evaluate(principal.claims, action, resource, context)
+        log.log(
+            logging.DEBUG if decision.allowed else logging.INFO,
+            "%s %s on %s for %s: %s",
+            "allowed" if decision.allowed else "denied",
+            action,
+            resource,
+            principal.describe(),
+            decision.reason,
+        )
+        return decision
+
+    def split_delete(
+        self, principal: Principal, bucket: str, document: bytes
+    ) -> DeleteSplit:
+        """Decide every key of a ``DeleteObjects`` body on its own."""
+        root = parse_xml(document, "Delete")
+        objects = [_object_to_delete(element) for element in _children(root, "Object")]
+        if not objects or len(objects) > MAX_DELETE_KEYS:
+            raise errors.MalformedXML(
+                f"A Delete request names 1 to {MAX_DELETE_KEYS} objects."
+            )
+        quiet = (_child_text(root, "Quiet") or "").strip().lower() == "true"
+        if principal.full_access:
+            return DeleteSplit(objects, [], quiet)
+        allowed, denied = [], []
+        for item in objects:
+            action = "s3:DeleteObjectVersion" if item.version_id else "s3:DeleteObject"
+            arn = resource_arn(bucket, item.key)
+            if self.decide(principal, action, arn).allowed:
+                allowed.append(item)
+            else:
+                denied.append(item)
+        return DeleteSplit(allowed, denied, quiet)
+
+    def visible_buckets(self, principal: Principal, document: bytes) -> bytes:
+        """A ``ListAllMyBucketsResult`` with only the buckets the caller can use."""
+        if principal.full_access:
+            return document
+        root = parse_xml(document, "ListAllMyBucketsResult")
+        for buckets in _children(root, "Buckets"):
+            for bucket in _children(buckets, "Bucket"):
+                name = _child_text(bucket, "Name") or ""
+                if not self.policies.allows_any(principal.claims, "s3:*", name):
+                    buckets.remove(bucket)
+        return _serialise(root)
+
+
+def delete_body(split: DeleteSplit) -> bytes:
+    """The ``Delete`` document with only the allowed objects."""
+    root = ElementTree.Element(f"{{{S3_NAMESPACE}}}Delete")
+    if split.quiet:
+        ElementTree.SubElement(root, f"{{{S3_NAMESPACE}}}Quiet").text = "true"
+    root.extend(item.element for item in split.allowed)
+    return _serialise(root)
+
+
+def delete_result(split: DeleteSplit, upstream_document: bytes | None) -> bytes:
+    """The store's ``DeleteResult`` with an ``AccessDenied`` error per denied key."""
+    if upstream_document is None:
+        root = ElementTree.Element(f"{{{S3_NAMESPACE}}}DeleteResult")
+    else:
+        root = parse_xml(upstream_document, "DeleteResult")
+    namespace = _namespace(root)
+    for item in split.denied:
+        error = ElementTree.SubElement(root, f"{namespace}Error")
+        fields = {
+            "Key": item.key,
+            "VersionId": item.version_id,
+            "Code": "AccessDenied",
+            "Message": "Access Denied",
+        }
+        for name, text in fields.items():
+            if text is not None:
+                ElementTree.SubElement(error, f"{namespace}{name}").text = text
+    return _serialise(root)
+
+
+def parse_xml(document: bytes, root_name: str) -> ElementTree.Element:
+    """Parse an S3 XML document safely: bounded, and with no DTD at all.
+
+    S3 documents never carry a document type declaration; refusing one shuts
+    out entity expansion (the "billion laughs") and external entities.
+    """
+    if len(document) > MAX_XML_BYTES:
+        raise errors.MalformedXML("The XML document is too large.")
+    if b"<!DOCTYPE" in document.upper() or b"<!ENTITY" in document.upper():
+        raise errors.MalformedXML("XML document type declarations are not accepted.")
+    try:
+        root = ElementTree.fromstring(document)
+    except ElementTree.ParseError as error:
+        raise errors.MalformedXML() from error
+    if _local_name(root.tag) != root_name:
+        raise errors.MalformedXML(f"The XML document's root must be {root_name}.")
+    return root
+
+
+def _object_to_delete(element: ElementTree.Element) -> ObjectToDelete:
+    key = _child_text(element, "Key")
+    if not key:
+        raise errors.MalformedXML("Every Object of a Delete request needs a Key.")
+    return ObjectToDelete(key, _child_text(element, "VersionId"), element)
+
+
+def _children(element: ElementTree.Element, name: str) -> list[ElementTree.Element]:
+    return [child for child in element if _local_name(child.tag) == name]
+
+
+def _child_text(element: ElementTree.Element, name: str) -> str | None:
+    found = _children(element, name)
+    return found[0].text if found else None
+
+
+def _local_name(tag: Any) -> str:
+    return str(tag).rpartition("}")[2]
+
+
+def _namespace(element: ElementTree.Element) -> str:
+    tag = str(element.tag)
+    return tag[: tag.index("}") + 1] if tag.startswith("{") else ""
+
+
+def _serialise(root: ElementTree.Element) -> bytes:
+    ElementTree.register_namespace("", S3_NAMESPACE)
+    body: bytes = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+    return body
