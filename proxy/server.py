@@ -15,6 +15,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -92,7 +93,7 @@ class ProxyServer:
         if self.tokens is not None:
             await self.tokens.start()
         listen = self.config.listen
-        app = web.Application(handler_args=self._parser_limits())
+        app = web.Application(handler_args=self._parser_settings())
         app.router.add_route(
             "*", "/{tail:.*}", self.handler, expect_handler=_no_automatic_continue
         )
@@ -118,12 +119,14 @@ class ProxyServer:
         if self.tokens is not None:
             await self.tokens.close()
 
-    def _parser_limits(self) -> dict[str, int]:
+    def _parser_settings(self) -> dict[str, Any]:
         # aiohttp's default of 8190 bytes a header is close to the size of a
-        # large JWT in X-Amz-Security-Token.
+        # large JWT in X-Amz-Security-Token. Bodies are never decompressed:
+        # an object stored with Content-Encoding: gzip is gzip bytes.
         return {
             "max_field_size": self.config.listen.max_field_size,
             "max_line_size": self.config.listen.max_line_size,
+            "auto_decompress": False,
         }
 
     def _tls_context(self) -> ssl.SSLContext | None:

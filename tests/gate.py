@@ -140,7 +140,11 @@ async def serve(args: argparse.Namespace) -> web.AppRunner:
     gate = Gate(args.upstream, args.key, args.secret, args.region)
     gate.session = aiohttp.ClientSession(auto_decompress=False)
     app = web.Application(
-        handler_args={"max_field_size": 65536, "max_line_size": 65536}
+        handler_args={
+            "max_field_size": 65536,
+            "max_line_size": 65536,
+            "auto_decompress": False,
+        }
     )
     app.router.add_route("*", "/{tail:.*}", gate.handle)
     runner = web.AppRunner(app, access_log=None)

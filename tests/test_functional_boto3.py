@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 from typing import Any
@@ -174,3 +175,16 @@ def test_strange_keys_are_stored_exactly(
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
     s3.delete_object(Bucket=bucket, Key=key)
     assert "Contents" not in direct.list_objects_v2(Bucket=bucket)
+
+
+def test_compressed_objects_are_stored_as_sent(
+    s3: Any, direct: Any, bucket: str
+) -> None:
+    """A gzip body is the object's bytes: the proxy must never inflate it."""
+    compressed = gzip.compress(b"hello " * 1000)
+    s3.put_object(Bucket=bucket, Key="page.html", Body=compressed,
+                  ContentEncoding="gzip")  # fmt: skip
+    stored = direct.get_object(Bucket=bucket, Key="page.html")
+    assert stored["ContentEncoding"] == "gzip"
+    assert stored["Body"].read() == compressed
+    assert s3.get_object(Bucket=bucket, Key="page.html")["Body"].read() == compressed

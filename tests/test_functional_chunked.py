@@ -1,0 +1,286 @@
+"""aws-chunked uploads end to end, each mode, each tampering, both framings."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import http.client
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+from urllib.parse import urlsplit
+
+import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials as BotoCredentials
+from botocore.exceptions import ClientError
+
+from tests.conftest import RunningProxy, start_proxy
+from tests.rawclient import Answer, send
+from tests.servers import GateProcess
+
+SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+EMPTY = hashlib.sha256(b"").hexdigest()
+CRC = "x-amz-checksum-crc32"
+
+
+def _hmac(key: bytes, text: str) -> bytes:
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()
+
+
+def crc32(data: bytes) -> str:
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+@dataclass
+class ChunkedUpload:
+    """A PUT with an aws-chunked body, seed-signed by botocore."""
+
+    url: str
+    headers: dict[str, str]
+    key: bytes
+    seed: str
+    amz_date: str
+    scope: str
+
+    def body(
+        self,
+        mode: str,
+        chunks: list[bytes],
+        trailers: list[tuple[str, str]] = (),  # type: ignore[assignment]
+        tamper: str | None = None,
+    ) -> bytes:
+        wire, previous = bytearray(), self.seed
+        for index, data in enumerate([*chunks, b""]):
+            if mode == UNSIGNED_TRAILER:
+                wire += f"{len(data):x}\r\n".encode()
+            else:
+                previous = self._sign(
+                    "AWS4-HMAC-SHA256-PAYLOAD", previous,
+                    f"{EMPTY}\n{hashlib.sha256(data).hexdigest()}",
+                )  # fmt: skip
+                signature = previous
+                if tamper == "final-signature" and not data:
+                    signature = "0" * 64
+                if tamper == "chunk-signature" and index == 0:
+                    signature = "f" * 64
+                wire += f"{len(data):x};chunk-signature={signature}\r\n".encode()
+            if tamper == "data" and index == 1:
+                data = b"X" + data[1:]
+            wire += data + b"\r\n" if data else b""
+        for name, value in trailers:
+            wire += f"{name}:{value}\r\n".encode()
+        if mode == SIGNED_TRAILER:
+            canonical = "".join(f"{n}:{v}\n" for n, v in sorted(trailers))
+            signature = self._sign(
+                "AWS4-HMAC-SHA256-TRAILER", previous,
+                hashlib.sha256(canonical.encode()).hexdigest(),
+            )  # fmt: skip
+            if tamper == "trailer-signature":
+                signature = "1" * 64
+            wire += f"x-amz-trailer-signature:{signature}\r\n".encode()
+        return bytes(wire + b"\r\n")
+
+    def _sign(self, kind: str, previous: str, rest: str) -> str:
+        text = f"{kind}\n{self.amz_date}\n{self.scope}\n{previous}\n{rest}"
+        return hmac.new(self.key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def prepare(
+    proxy: RunningProxy,
+    path: str,
+    mode: str,
+    decoded_length: int,
+    *,
+    trailers: list[str] = (),  # type: ignore[assignment]
+    extra: dict[str, str] | None = None,
+) -> ChunkedUpload:
+    creds = proxy.credentials
+    url = proxy.endpoint + path
+    headers = {
+        "Content-Encoding": "aws-chunked",
+        "x-amz-decoded-content-length": str(decoded_length),
+        # SDKs name the algorithm of a checksum trailer in this header too.
+        **(
+            {
+                "x-amz-trailer": ",".join(trailers),
+                "x-amz-sdk-checksum-algorithm": "CRC32",
+            }
+            if trailers
+            else {}
+        ),
+        **(extra or {}),
+    }
+    request = AWSRequest(method="PUT", url=url, headers=headers)
+    signer = S3SigV4Auth(BotoCredentials(creds.access_key_id, creds.secret_access_key),
+                         "s3", "us-east-1")  # fmt: skip
+    when = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with (
+        mock.patch("botocore.auth.get_current_datetime", return_value=when),
+        mock.patch.object(S3SigV4Auth, "payload", return_value=mode),
+    ):
+        signer.add_auth(request)
+    signed = dict(request.headers.items())
+    signed["Host"] = urlsplit(url).netloc
+    date = signed["X-Amz-Date"]
+    key = _hmac(("AWS4" + creds.secret_access_key).encode(), date[:8])
+    for part in ("us-east-1", "s3", "aws4_request"):
+        key = _hmac(key, part)
+    seed = signed["Authorization"].rsplit("Signature=", 1)[1]
+    scope = f"{date[:8]}/us-east-1/s3/aws4_request"
+    return ChunkedUpload(url, signed, key, seed, date, scope)
+
+
+CHUNKS = [b"a" * 70_000, b"b" * 65_536, b"tail"]
+PAYLOAD = b"".join(CHUNKS)
+
+
+def upload(
+    proxy: RunningProxy, path: str, mode: str, tamper: str | None = None, **kw: Any
+) -> Answer:
+    trailers = [] if mode == SIGNED else [CRC]
+    prepared = prepare(proxy, path, mode, len(PAYLOAD), trailers=trailers, **kw)
+    values = [(CRC, crc32(PAYLOAD))] if trailers else []
+    if tamper == "trailer-value":
+        values = [(CRC, crc32(b"other"))]
+    wire = prepared.body(mode, CHUNKS, values, tamper=tamper)
+    if tamper == "truncated":
+        wire = wire[: len(wire) // 2]
+        headers = {**prepared.headers, "Content-Length": str(len(wire) * 2)}
+        return send_truncated(prepared.url, headers, wire)
+    return send("PUT", prepared.url, prepared.headers, wire)
+
+
+def send_truncated(url: str, headers: dict[str, str], wire: bytes) -> Answer:
+    """Send fewer bytes than declared, then stop sending (half-close)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=30)
+    connection.putrequest("PUT", parts.path, skip_host=True, skip_accept_encoding=True)
+    for name, value in headers.items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    connection.send(wire)
+    assert connection.sock is not None
+    connection.sock.shutdown(1)
+    try:
+        response = connection.getresponse()
+        return Answer(response.status, response.headers, response.read())
+    except (http.client.RemoteDisconnected, ConnectionResetError):
+        return Answer(0, http.client.HTTPMessage(), b"")
+
+
+@pytest.fixture(scope="module", params=["forward", "decode"])
+def chunked_proxy(
+    request: pytest.FixtureRequest, gate: GateProcess
+) -> Iterator[RunningProxy]:
+    running = start_proxy(gate, upstream={"checksum_trailers": request.param})
+    running.mode = request.param  # type: ignore[attr-defined]
+    yield running
+    running.process.stop()
+
+
+@pytest.mark.parametrize("mode", [SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER])
+def test_each_mode_stores_the_decoded_payload(
+    chunked_proxy: RunningProxy, direct: Any, bucket: str, mode: str
+) -> None:
+    answer = upload(chunked_proxy, f"/{bucket}/chunked", mode)
+    assert answer.status == 200, answer.body
+    stored = direct.get_object(Bucket=bucket, Key="chunked", ChecksumMode="ENABLED")
+    assert stored["Body"].read() == PAYLOAD
+    assert "aws-chunked" not in stored.get("ContentEncoding", "")
+    forwarded = getattr(chunked_proxy, "mode", "") == "forward"
+    if mode != SIGNED and forwarded:
+        assert stored["ChecksumCRC32"] == crc32(PAYLOAD)
+
+
+@pytest.mark.parametrize(
+    ("mode", "tamper", "code"),
+    [
+        (SIGNED, "data", "SignatureDoesNotMatch"),
+        (SIGNED, "chunk-signature", "SignatureDoesNotMatch"),
+        (SIGNED, "final-signature", "SignatureDoesNotMatch"),
+        (SIGNED_TRAILER, "trailer-signature", "SignatureDoesNotMatch"),
+        (SIGNED_TRAILER, "trailer-value", "BadDigest"),
+        (UNSIGNED_TRAILER, "data", "BadDigest"),
+        (UNSIGNED_TRAILER, "trailer-value", "BadDigest"),
+        (SIGNED, "truncated", None),
+    ],
+)
+def test_tampering_leaves_no_object(
+    chunked_proxy: RunningProxy,
+    direct: Any,
+    bucket: str,
+    mode: str,
+    tamper: str,
+    code: str | None,
+) -> None:
+    answer = upload(chunked_proxy, f"/{bucket}/tampered", mode, tamper)
+    if code is not None:
+        assert (answer.status, answer.code) == (400 if code != "SignatureDoesNotMatch"
+                                                 else 403, code)  # fmt: skip
+    else:
+        assert answer.status in (0, 400)
+    with pytest.raises(ClientError):
+        direct.head_object(Bucket=bucket, Key="tampered")
+
+
+def test_other_content_codings_are_kept(
+    proxy: RunningProxy, direct: Any, bucket: str
+) -> None:
+    answer = upload(
+        proxy, f"/{bucket}/gz", SIGNED, extra={"Content-Encoding": "aws-chunked,gzip"}
+    )
+    assert answer.status == 200, answer.body
+    head = direct.head_object(Bucket=bucket, Key="gz")
+    assert head["ContentEncoding"] == "gzip"
+
+
+def test_missing_decoded_length_is_refused(proxy: RunningProxy, bucket: str) -> None:
+    prepared = prepare(proxy, f"/{bucket}/nolength", SIGNED, len(PAYLOAD))
+    del prepared.headers["x-amz-decoded-content-length"]
+    wire = prepared.body(SIGNED, CHUNKS)
+    answer = send("PUT", prepared.url, prepared.headers, wire)
+    assert answer.status in (400, 403, 411)
+
+
+def test_transfer_encoding_chunked_around_aws_chunked(
+    proxy: RunningProxy, direct: Any, bucket: str
+) -> None:
+    prepared = prepare(proxy, f"/{bucket}/te", UNSIGNED_TRAILER, len(PAYLOAD),
+                       trailers=[CRC])  # fmt: skip
+    wire = prepared.body(UNSIGNED_TRAILER, CHUNKS, [(CRC, crc32(PAYLOAD))])
+    parts = urlsplit(prepared.url)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=30)
+    headers = {**prepared.headers, "Transfer-Encoding": "chunked"}
+    pieces = [wire[i : i + 10_000] for i in range(0, len(wire), 10_000)]
+    connection.request("PUT", parts.path, body=iter(pieces), headers=headers,
+                       encode_chunked=True)  # fmt: skip
+    response = connection.getresponse()
+    assert response.status == 200, response.read()
+    assert direct.get_object(Bucket=bucket, Key="te")["Body"].read() == PAYLOAD
+
+
+def test_plain_transfer_encoding_chunked_needs_a_length(
+    proxy: RunningProxy, bucket: str
+) -> None:
+    creds = proxy.credentials
+    url = f"{proxy.endpoint}/{bucket}/te-plain"
+    from tests.rawclient import sign
+
+    headers = sign("PUT", url, creds.access_key_id, creds.secret_access_key,
+                   headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"})  # fmt: skip
+    headers.pop("Content-Length", None)
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=30)
+    connection.request("PUT", parts.path, body=iter([b"abc"]),
+                       headers={**headers, "Transfer-Encoding": "chunked"},
+                       encode_chunked=True)  # fmt: skip
+    response = connection.getresponse()
+    assert response.status == 411
