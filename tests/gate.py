@@ -37,6 +37,14 @@ def error(status: int, code: str, message: str) -> web.Response:
     return web.Response(status=status, text=body, content_type="application/xml")
 
 
+def path_style(request: web.Request) -> str:
+    """The raw target in path style: moto reads no bucket from the Host."""
+    host = request.headers.get("Host", "").rsplit(":", 1)[0]
+    if host.endswith(".localhost"):
+        return "/" + host.removesuffix(".localhost") + request.raw_path
+    return request.raw_path
+
+
 class Gate:
     def __init__(self, upstream: str, key: str, secret: str, region: str) -> None:
         self.upstream = upstream.rstrip("/")
@@ -114,7 +122,7 @@ class Gate:
         try:
             upstream = await self.session.request(
                 request.method,
-                URL(self.upstream + request.raw_path, encoded=True),
+                URL(self.upstream + path_style(request), encoded=True),
                 headers=headers,
                 data=body() if has_body else None,
                 skip_auto_headers=("Content-Type", "User-Agent", "Accept-Encoding"),

@@ -14,7 +14,7 @@ from unittest import mock
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
-from botocore.auth import S3SigV4Auth
+from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
@@ -59,6 +59,27 @@ def sign(
     signed = dict(request.headers.items())
     signed.setdefault("Host", urlsplit(url).netloc)
     return signed
+
+
+def presign(
+    method: str,
+    url: str,
+    access_key_id: str,
+    secret: str,
+    *,
+    expires: int = 3600,
+    now: dt.datetime | None = None,
+    region: str = "us-east-1",
+) -> str:
+    """A presigned URL made by botocore's own signer, at any time."""
+    request = AWSRequest(method=method, url=url)
+    signer = S3SigV4QueryAuth(
+        BotoCredentials(access_key_id, secret), "s3", region, expires=expires
+    )
+    when = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=when):
+        signer.add_auth(request)
+    return str(request.url)
 
 
 def send(
