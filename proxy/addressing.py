@@ -9,9 +9,10 @@ path and decoded once; it is never normalised (``a/../b`` is a key).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote, unquote_to_bytes
 
 from . import errors
+from .sigv4 import canonical_uri
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,24 @@ class Target:
     bucket: str | None
     key: str | None
     raw_key_path: str
+
+
+def target_of(
+    raw_path: str, host: str, prefix: str, virtual_host_base: str | None
+) -> Target:
+    """The bucket and key of a request, from its raw path and ``Host``."""
+    below = strip_prefix(canonical_uri(raw_path or "/"), prefix)
+    return locate(below, bucket_from_host(host, virtual_host_base))
+
+
+def query_pairs(raw_query: str) -> list[tuple[str, str]]:
+    """Decoded query parameters, in order; ``+`` stays a plus, as S3 reads it."""
+    pairs = []
+    for item in raw_query.split("&"):
+        if item:
+            name, _, value = item.partition("=")
+            pairs.append((unquote(name), unquote(value)))
+    return pairs
 
 
 def strip_prefix(path: str, prefix: str) -> str:

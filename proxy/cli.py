@@ -1,4 +1,4 @@
-"""The ``s3-auth-proxy`` command: serve, demo, check-config."""
+"""The ``s3-auth-proxy`` command: serve, demo, check-config, explain."""
 
 from __future__ import annotations
 
@@ -7,24 +7,16 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from . import __version__
-from .config import (
-    AccessKey,
-    AdminConfig,
-    AuthConfig,
-    Config,
-    ConfigError,
-    ListenConfig,
-    UpstreamConfig,
-    load_config,
-)
+from .config import Config, ConfigError, load_config
+from .explain import explain
 from .server import Listening, configure_logging, serve_until_stopped
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
         code: int = args.run(args)
     except KeyboardInterrupt:
@@ -56,6 +48,20 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--admin-port", type=int, default=0, help="0 picks a free port")
     demo.add_argument("--json", action="store_true", help="print one JSON line")
     demo.set_defaults(run=_demo)
+
+    why = commands.add_parser(
+        "explain", help="show how the policies decide a request for some claims"
+    )
+    why.add_argument("--config", required=True, help="YAML file with the policies")
+    who = why.add_mutually_exclusive_group(required=True)
+    who.add_argument("--claims", help='JSON claims, e.g. \'{"sub": "u1", ...}\'')
+    who.add_argument("--token", help="a JWT; its claims are read, not verified")
+    why.add_argument("method", help="HTTP method, e.g. GET")
+    why.add_argument("url", help="path-style URL or path, e.g. /bucket/key?tagging")
+    why.add_argument(
+        "--header", action="append", default=[], help="'Name: value' (repeatable)"
+    )
+    why.set_defaults(run=_explain)
     return parser
 
 
@@ -84,78 +90,96 @@ def _check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from .demo import MotoUpstream, new_access_key_id, new_secret
-
+def _explain(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return 1
     try:
-        moto = MotoUpstream().start()
+        report = explain(config, args.method, args.url, args.header,
+                         claims=args.claims, token=args.token)  # fmt: skip
+    except ValueError as error:
+        print(f"explain: {error}", file=sys.stderr)
+        return 2
+    print(report.text())
+    return 0 if report.allowed else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    try:
+        from .demo import Demo, MotoUpstream
     except ImportError:
         print("the demo needs moto: pip install 's3-auth-proxy[demo]'", file=sys.stderr)
         return 1
-    key = AccessKey(new_access_key_id(), new_secret())
-    config = Config(
-        listen=ListenConfig(host=args.host, port=args.port),
-        admin=AdminConfig(host=args.host, port=args.admin_port),
-        upstream=UpstreamConfig(
-            endpoint=moto.endpoint,
-            access_key_id=moto.access_key_id,
-            secret_access_key=moto.secret_access_key,
-        ),
-        auth=AuthConfig(regions=(moto.region,), keys=(key,)),
-    )
-    configure_logging("warning" if args.json else "info")
+    moto = MotoUpstream().start()
     try:
-        asyncio.run(serve_until_stopped(config, _demo_printer(args, key, moto.region)))
+        demo = Demo(moto)
+        demo.create_buckets()
+        config = demo.config(args.host, args.port, args.admin_port)
+        configure_logging("warning" if args.json else "info")
+        asyncio.run(serve_until_stopped(config, _demo_printer(args.json, demo)))
     finally:
         moto.stop()
     return 0
 
 
-def _demo_printer(
-    args: argparse.Namespace, key: AccessKey, region: str
-) -> Callable[[Listening], None]:
+def _demo_printer(as_json: bool, demo: Any) -> Callable[[Listening], None]:
     def ready(listening: Listening) -> None:
-        details = {
-            "endpoint": listening.endpoint,
-            "region": region,
-            "access_key_id": key.access_key_id,
-            "secret_access_key": key.secret_access_key,
-            "admin_endpoint": listening.admin_endpoint,
-        }
-        if args.json:
-            print(json.dumps(details), flush=True)
-        else:
-            print(_demo_text(details), flush=True)
+        details = demo.details(listening.endpoint, listening.admin_endpoint)
+        text = json.dumps(details) if as_json else _demo_text(details)
+        print(text, flush=True)
 
     return ready
 
 
-def _demo_text(details: dict[str, str | None]) -> str:
+def _demo_text(details: dict[str, Any]) -> str:
     endpoint, region = details["endpoint"], details["region"]
     key_id, secret = details["access_key_id"], details["secret_access_key"]
+    session = details["session"]
+    bucket, home = details["demo_bucket"], session["home_prefix"]
     return f"""
 s3-auth-proxy demo: the proxy at {endpoint} fronts a moto S3 server.
 
+Full-access key (a service: may do everything)
   endpoint           {endpoint}
   region             {region}
   access key id      {key_id}
   secret access key  {secret}
-  metrics            {details["admin_endpoint"]}/metrics
 
-AWS CLI:
   export AWS_ACCESS_KEY_ID={key_id} AWS_SECRET_ACCESS_KEY={secret}
   export AWS_DEFAULT_REGION={region}
   aws --endpoint-url {endpoint} s3 mb s3://demo-bucket
   echo hello | aws --endpoint-url {endpoint} s3 cp - s3://demo-bucket/hello.txt
   aws --endpoint-url {endpoint} s3 ls s3://demo-bucket
 
-boto3:
   import boto3
   s3 = boto3.client("s3", endpoint_url="{endpoint}", region_name="{region}",
                     aws_access_key_id="{key_id}",
                     aws_secret_access_key="{secret}")
-  s3.create_bucket(Bucket="demo-bucket")
-  s3.put_object(Bucket="demo-bucket", Key="hello.txt", Body=b"hello")
+  s3.put_object(Bucket="{bucket}", Key="hello.txt", Body=b"hello")
 
+Session (a demo user: own folder {bucket}/{home} only, public read)
+  access key id      {session["access_key_id"]}   (the project ref)
+  secret access key  {session["secret_access_key"]}   (the anon key)
+  session token      {session["session_token"]}
+
+  AWS_ACCESS_KEY_ID={session["access_key_id"]} \\
+  AWS_SECRET_ACCESS_KEY={session["secret_access_key"]} \\
+  AWS_SESSION_TOKEN={session["session_token"]} \\
+    aws --endpoint-url {endpoint} s3 cp - s3://{bucket}/{home}notes.txt <<< hi
+
+  s3 = boto3.client("s3", endpoint_url="{endpoint}", region_name="{region}",
+                    aws_access_key_id="{session["access_key_id"]}",
+                    aws_secret_access_key="{session["secret_access_key"]}",
+                    aws_session_token="<the session token above>")
+  s3.put_object(Bucket="{bucket}", Key="{home}notes.txt", Body=b"mine")
+
+  // AWS SDK for JavaScript v3
+  new S3Client({{ forcePathStyle: true, region: "{region}",
+    endpoint: "{endpoint}",
+    credentials: {{ accessKeyId: "{session["access_key_id"]}",
+      secretAccessKey: "{session["secret_access_key"]}",
+      sessionToken: "<the session token above>" }} }})
+
+Metrics: {details["admin_endpoint"]}/metrics
 Press Ctrl-C to stop.
 """

@@ -1,9 +1,12 @@
-"""moto's S3 server in a child process: the demo's upstream.
+"""``s3-auth-proxy demo``: the proxy in front of moto, ready to try.
 
-moto keeps everything in memory and accepts any credentials (its own
-signature check is off: it fails on keys with ``+``, ``@``, ``()`` or non-ASCII
-characters even for botocore's requests). The proxy still signs every request
-it sends with the upstream key it was given.
+moto's S3 server runs in a child process as the upstream. It keeps everything
+in memory and accepts any credentials (its own signature check is off: it
+fails on keys with ``+``, ``@``, ``()`` or non-ASCII characters even for
+botocore's requests); the proxy still signs every request it sends with the
+upstream key it was given. The demo configures both credential modes: a
+full-access key, and a session (project ref, anon key, and a JWT for a demo
+user signed with a key of the demo's own) under the home-folders policy.
 """
 
 from __future__ import annotations
@@ -15,8 +18,26 @@ import string
 import subprocess
 import sys
 import time
+import urllib.request
+import uuid
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
+
+import jwt
+import yaml
+
+from .config import (
+    AccessKey,
+    AdminConfig,
+    AuthConfig,
+    AuthorizationConfig,
+    Config,
+    JwtConfig,
+    ListenConfig,
+    SessionConfig,
+    UpstreamConfig,
+)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -99,3 +120,86 @@ class MotoUpstream:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+DEMO_BUCKETS = ("user-files", "public")
+
+
+def home_folders_policy() -> dict[str, Any]:
+    """The shipped policy: own folder in user-files, read-only public."""
+    text = resources.files("proxy").joinpath("policies/home-folders.yaml").read_text()
+    document: dict[str, Any] = yaml.safe_load(text)
+    return document
+
+
+@dataclass
+class Demo:
+    """Everything the demo generates: keys, a JWT secret, a demo user."""
+
+    moto: MotoUpstream
+    key: AccessKey = field(
+        default_factory=lambda: AccessKey(new_access_key_id(), new_secret())
+    )
+    project_ref: str = field(default_factory=lambda: new_access_key_id("").lower())
+    anon_key: str = field(default_factory=new_secret, repr=False)
+    jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    user_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def config(self, host: str, port: int, admin_port: int) -> Config:
+        policy = home_folders_policy()
+        return Config(
+            listen=ListenConfig(host=host, port=port),
+            admin=AdminConfig(host=host, port=admin_port),
+            upstream=UpstreamConfig(
+                endpoint=self.moto.endpoint,
+                access_key_id=self.moto.access_key_id,
+                secret_access_key=self.moto.secret_access_key,
+            ),
+            auth=AuthConfig(regions=(self.moto.region,), keys=(self.key,)),
+            session=SessionConfig(
+                access_key_ids=(self.project_ref,),
+                secrets=(self.anon_key,),
+                jwt=JwtConfig(hs256_secrets=(self.jwt_secret,)),
+            ),
+            authorization=AuthorizationConfig(
+                policies=policy["policies"],
+                attachments=tuple(policy["attachments"]),
+            ),
+        )
+
+    def user_token(self, lifetime: int = 24 * 3600) -> str:
+        now = int(time.time())
+        claims = {
+            "sub": self.user_id,
+            "role": "authenticated",
+            "aud": "authenticated",
+            "email": "demo@example.com",
+            "iat": now,
+            "exp": now + lifetime,
+        }
+        return jwt.encode(claims, self.jwt_secret, "HS256")
+
+    def create_buckets(self) -> None:
+        """Make the policy's buckets in moto (it takes unsigned requests)."""
+        for bucket in DEMO_BUCKETS:
+            request = urllib.request.Request(
+                f"{self.moto.endpoint}/{bucket}", method="PUT"
+            )
+            urllib.request.urlopen(request, timeout=30).close()
+
+    def details(self, endpoint: str, admin_endpoint: str | None) -> dict[str, Any]:
+        return {
+            "endpoint": endpoint,
+            "region": self.moto.region,
+            "access_key_id": self.key.access_key_id,
+            "secret_access_key": self.key.secret_access_key,
+            "admin_endpoint": admin_endpoint,
+            "demo_bucket": DEMO_BUCKETS[0],
+            "public_bucket": DEMO_BUCKETS[1],
+            "session": {
+                "access_key_id": self.project_ref,
+                "secret_access_key": self.anon_key,
+                "session_token": self.user_token(),
+                "home_prefix": f"{self.user_id}/",
+            },
+        }

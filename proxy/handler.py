@@ -16,7 +16,6 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from urllib.parse import unquote
 
 import aiohttp
 from aiohttp import web
@@ -68,6 +67,7 @@ class Exchange:
     received: int = 0
     sent: int = 0
     auth_outcome: str = "none"
+    payload_mode: str = "-"
 
 
 @dataclass
@@ -148,11 +148,15 @@ class ProxyHandler:
         )
         principal = exchange.principal = authenticated.principal
         exchange.auth_outcome = "success"
+        exchange.payload_mode = _payload_mode(authenticated.auth)
 
-        target = self._locate(path, request.host)
+        listen = self.config.listen
+        target = addressing.target_of(
+            path, request.host, listen.path_prefix, listen.virtual_host_base
+        )
         operation = exchange.operation = classify(
-            request.method, target.bucket, target.key, _query_pairs(query),
-            request.headers,
+            request.method, target.bucket, target.key,
+            addressing.query_pairs(query), request.headers,
         )  # fmt: skip
         special = SPECIAL_OPERATIONS.get(operation.name)
         if special is None:
@@ -170,14 +174,6 @@ class ProxyHandler:
         if special is not None:
             return await special(self, outbound)
         return await self._forward(outbound)
-
-    def _locate(self, path: str, host: str) -> addressing.Target:
-        canonical = sigv4.canonical_uri(path)
-        below = addressing.strip_prefix(canonical, self.config.listen.path_prefix)
-        host_bucket = addressing.bucket_from_host(
-            host, self.config.listen.virtual_host_base
-        )
-        return addressing.locate(below, host_bucket)
 
     async def _forward(self, outbound: Outbound) -> web.StreamResponse:
         upstream = await self._send_upstream(outbound)
@@ -335,7 +331,7 @@ def _log_access(
 ) -> None:
     who = exchange.principal.describe() if exchange.principal else "-"
     access_log.info(
-        "%s %s %s %s %d %s in=%d out=%d %.3fs who=%s",
+        "%s %s %s %s %d %s in=%d out=%d %.3fs who=%s payload=%s",
         exchange.request_id,
         request.remote,
         request.method,
@@ -346,6 +342,7 @@ def _log_access(
         exchange.sent,
         seconds,
         who,
+        exchange.payload_mode,
         extra={
             "request_id": exchange.request_id,
             "operation": operation,
@@ -356,6 +353,7 @@ def _log_access(
             "duration": seconds,
             "who": who,
             "auth": exchange.auth_outcome,
+            "payload": exchange.payload_mode,
         },
     )
 
@@ -367,6 +365,14 @@ SPECIAL_OPERATIONS: dict[str, SpecialHandler] = {
     "DeleteObjects": ProxyHandler._delete_objects,
     "ListBuckets": ProxyHandler._list_buckets,
 }
+
+
+def _payload_mode(auth: sigv4.SignedRequestAuth | None) -> str:
+    """The payload mode for the access log; a signed hash is just "sha256"."""
+    if auth is None:
+        return "anonymous"
+    mode = auth.payload_hash
+    return mode if mode in sigv4.PAYLOAD_MODES else "sha256"
 
 
 def _wire_length(request: web.Request) -> int | None:
@@ -421,13 +427,3 @@ async def _continue_if_expected(request: web.Request) -> None:
     """Answer ``Expect: 100-continue`` only once the request is accepted."""
     if request.headers.get("Expect", "").lower() == "100-continue":
         await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-
-
-def _query_pairs(query: str) -> list[tuple[str, str]]:
-    """Decoded query parameters; ``+`` stays a plus, as S3 reads it."""
-    pairs = []
-    for item in query.split("&"):
-        if item:
-            name, _, value = item.partition("=")
-            pairs.append((unquote(name), unquote(value)))
-    return pairs
