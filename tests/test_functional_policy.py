@@ -1,0 +1,264 @@
+"""Per-user authorization end to end: user A owns A's folder and nothing else.
+
+The proxy runs the shipped home-folders policy (from its policy file): each
+authenticated user reads and writes user-files/<sub>/..., everyone reads the
+bucket "public", anonymous callers included.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from botocore.exceptions import ClientError
+
+import proxy
+from proxy.demo import new_secret
+from tests.conftest import Credentials, RunningProxy
+from tests.rawclient import send, sign
+from tests.servers import GateProcess, ProxyProcess, key_settings
+
+PROJECT_REF = "policyprojectref0001"
+BUCKET = "user-files"
+POLICY_FILE = Path(proxy.__file__).parent / "policies" / "home-folders.yaml"
+
+
+@dataclass
+class Users:
+    running: RunningProxy
+    anon_key: str
+    jwt_secret: str
+
+    def token(self, sub: str, role: str = "authenticated") -> str:
+        claims = {"sub": sub, "role": role, "exp": int(time.time()) + 3600}
+        return jwt.encode(claims, self.jwt_secret, "HS256")
+
+    def client(self, sub: str) -> Any:
+        creds = Credentials(self.running.endpoint, PROJECT_REF, self.anon_key,
+                            session_token=self.token(sub))  # fmt: skip
+        return creds.client()
+
+
+@pytest.fixture(scope="module")
+def users(gate: GateProcess, direct: Any) -> Iterator[Users]:
+    anon_key, jwt_secret = new_secret(), secrets.token_urlsafe(48)
+    settings, key_id, secret = key_settings(
+        gate.endpoint, gate.access_key_id, gate.secret_access_key,
+        session={
+            "access_key_ids": [PROJECT_REF],
+            "secrets": [anon_key],
+            "allow_anonymous": True,
+            "jwt": {"hs256_secrets": [jwt_secret]},
+        },
+        authorization={"policy_file": str(POLICY_FILE)},
+    )  # fmt: skip
+    for bucket in (BUCKET, "public"):
+        try:
+            direct.create_bucket(Bucket=bucket)
+        except ClientError:
+            pass
+    direct.put_object(Bucket=BUCKET, Key="B/secret.txt", Body=b"B's secret")
+    direct.put_object(Bucket="public", Key="readme.txt", Body=b"public words")
+    process = ProxyProcess(settings).start()
+    running = RunningProxy(process, Credentials(process.endpoint, key_id, secret))
+    yield Users(running, anon_key, jwt_secret)
+    process.stop()
+
+
+def denied(call: Any, *args: Any, **kwargs: Any) -> str:
+    with pytest.raises(ClientError) as refused:
+        call(*args, **kwargs)
+    code: str = refused.value.response["Error"]["Code"]
+    return code
+
+
+def test_own_folder_put_get_head_delete(users: Users, direct: Any) -> None:
+    a = users.client("A")
+    a.put_object(Bucket=BUCKET, Key="A/notes.txt", Body=b"mine")
+    assert a.get_object(Bucket=BUCKET, Key="A/notes.txt")["Body"].read() == b"mine"
+    a.head_object(Bucket=BUCKET, Key="A/notes.txt")
+    a.delete_object(Bucket=BUCKET, Key="A/notes.txt")
+    assert "Contents" not in direct.list_objects_v2(Bucket=BUCKET, Prefix="A/")
+
+
+def test_nothing_in_another_folder(users: Users, direct: Any) -> None:
+    a = users.client("A")
+    assert denied(a.get_object, Bucket=BUCKET, Key="B/secret.txt") == "AccessDenied"
+    assert denied(a.head_object, Bucket=BUCKET, Key="B/secret.txt") == "403"
+    assert denied(a.put_object, Bucket=BUCKET, Key="B/x", Body=b"x") == "AccessDenied"
+    assert denied(a.delete_object, Bucket=BUCKET, Key="B/secret.txt") == (
+        "AccessDenied"
+    )
+    assert denied(a.create_multipart_upload, Bucket=BUCKET, Key="B/big") == (
+        "AccessDenied"
+    )
+    assert direct.get_object(Bucket=BUCKET, Key="B/secret.txt")["Body"].read() == (
+        b"B's secret"
+    )
+
+
+def test_multipart_in_own_folder(users: Users, direct: Any) -> None:
+    a = users.client("A")
+    upload = a.create_multipart_upload(Bucket=BUCKET, Key="A/big")
+    etag = a.upload_part(Bucket=BUCKET, Key="A/big", UploadId=upload["UploadId"],
+                         PartNumber=1, Body=b"p" * 1024)["ETag"]  # fmt: skip
+    a.complete_multipart_upload(
+        Bucket=BUCKET, Key="A/big", UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]},
+    )  # fmt: skip
+    assert direct.get_object(Bucket=BUCKET, Key="A/big")["ContentLength"] == 1024
+
+
+def test_copy_in_both_directions(users: Users, direct: Any) -> None:
+    a = users.client("A")
+    a.put_object(Bucket=BUCKET, Key="A/original", Body=b"o")
+    a.copy_object(Bucket=BUCKET, Key="A/copy",
+                  CopySource={"Bucket": BUCKET, "Key": "A/original"})  # fmt: skip
+    assert denied(a.copy_object, Bucket=BUCKET, Key="A/stolen",
+                  CopySource={"Bucket": BUCKET, "Key": "B/secret.txt"}) == (
+        "AccessDenied"
+    )  # fmt: skip
+    assert denied(a.copy_object, Bucket=BUCKET, Key="B/planted",
+                  CopySource={"Bucket": BUCKET, "Key": "A/original"}) == (
+        "AccessDenied"
+    )  # fmt: skip
+    with pytest.raises(ClientError):
+        direct.head_object(Bucket=BUCKET, Key="A/stolen")
+    with pytest.raises(ClientError):
+        direct.head_object(Bucket=BUCKET, Key="B/planted")
+
+
+def test_batch_delete_mixing_folders(users: Users, direct: Any) -> None:
+    a = users.client("A")
+    a.put_object(Bucket=BUCKET, Key="A/one", Body=b"1")
+    a.put_object(Bucket=BUCKET, Key="A/two", Body=b"2")
+    answer = a.delete_objects(
+        Bucket=BUCKET,
+        Delete={"Objects": [{"Key": "A/one"}, {"Key": "B/secret.txt"},
+                            {"Key": "A/two"}]},
+    )  # fmt: skip
+    assert sorted(d["Key"] for d in answer["Deleted"]) == ["A/one", "A/two"]
+    assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [
+        ("B/secret.txt", "AccessDenied")
+    ]
+    assert direct.get_object(Bucket=BUCKET, Key="B/secret.txt")["Body"].read() == (
+        b"B's secret"
+    )
+
+
+def test_batch_delete_of_only_foreign_keys(users: Users, direct: Any) -> None:
+    a = users.client("A")
+    answer = a.delete_objects(
+        Bucket=BUCKET, Delete={"Objects": [{"Key": "B/secret.txt"}]}
+    )
+    assert answer["Errors"][0]["Code"] == "AccessDenied"
+    assert "Deleted" not in answer
+    direct.head_object(Bucket=BUCKET, Key="B/secret.txt")
+
+
+def test_listing(users: Users) -> None:
+    a = users.client("A")
+    a.put_object(Bucket=BUCKET, Key="A/listed", Body=b"l")
+    keys = [o["Key"] for o in a.list_objects_v2(Bucket=BUCKET, Prefix="A/")["Contents"]]
+    assert "A/listed" in keys
+    assert denied(a.list_objects_v2, Bucket=BUCKET) == "AccessDenied"
+    assert denied(a.list_objects_v2, Bucket=BUCKET, Prefix="B/") == "AccessDenied"
+    assert denied(a.list_objects, Bucket=BUCKET, Prefix="") == "AccessDenied"
+    assert denied(a.list_object_versions, Bucket=BUCKET, Prefix="B/") == (
+        "AccessDenied"
+    )
+    assert denied(a.list_multipart_uploads, Bucket=BUCKET, Prefix="B/") == (
+        "AccessDenied"
+    )
+    a.list_multipart_uploads(Bucket=BUCKET, Prefix="A/")
+
+
+def test_list_buckets_shows_only_usable_buckets(users: Users, direct: Any) -> None:
+    direct.create_bucket(Bucket="somebody-elses")
+    names = [b["Name"] for b in users.client("A").list_buckets()["Buckets"]]
+    assert sorted(names) == ["public", BUCKET]
+    full = [
+        b["Name"] for b in users.running.credentials.client().list_buckets()["Buckets"]
+    ]
+    assert "somebody-elses" in full
+
+
+def test_presigned_urls(users: Users) -> None:
+    a = users.client("A")
+    a.put_object(Bucket=BUCKET, Key="A/shared", Body=b"share")
+    own = a.generate_presigned_url("get_object", Params={"Bucket": BUCKET,
+                                                          "Key": "A/shared"})  # fmt: skip
+    assert urllib.request.urlopen(own).read() == b"share"
+    other = a.generate_presigned_url("get_object", Params={"Bucket": BUCKET,
+                                                            "Key": "B/secret.txt"})  # fmt: skip
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(other)
+    assert refused.value.code == 403
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["A/../B/secret.txt", "A/%2e%2e/B/secret.txt", "A/..%2FB/secret.txt",
+     "A/\u2215..\u2215B/secret.txt", "A/\uff0e\uff0e/B/secret.txt"],
+)  # fmt: skip
+def test_keys_that_try_to_climb_out_stay_literal(
+    users: Users, direct: Any, key: str
+) -> None:
+    a = users.client("A")
+    a.put_object(Bucket=BUCKET, Key=key, Body=b"climber")
+    assert direct.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"climber"
+    assert direct.get_object(Bucket=BUCKET, Key="B/secret.txt")["Body"].read() == (
+        b"B's secret"
+    )
+    a.delete_object(Bucket=BUCKET, Key=key)
+
+
+def test_encoded_slashes_are_decided_on_the_decoded_key(users: Users) -> None:
+    """`%2F` on the wire is '/' in the key: B's folder stays out of reach."""
+    url = f"{users.running.endpoint}/{BUCKET}/B%2Fsecret.txt"
+    headers = sign("GET", url, PROJECT_REF, users.anon_key, token=users.token("A"))
+    answer = send("GET", url, headers)
+    assert (answer.status, answer.code) == (403, "AccessDenied")
+    url = f"{users.running.endpoint}/{BUCKET}/A%2F..%2FB%2Fsecret.txt"
+    headers = sign("GET", url, PROJECT_REF, users.anon_key, token=users.token("A"))
+    assert send("GET", url, headers).code == "NoSuchKey"
+
+
+def test_anonymous_reads_public_only(users: Users) -> None:
+    endpoint = users.running.endpoint
+    public = send("GET", f"{endpoint}/public/readme.txt", {"Host": "x"})
+    assert (public.status, public.body) == (200, b"public words")
+    private = send("GET", f"{endpoint}/{BUCKET}/B/secret.txt", {"Host": "x"})
+    assert (private.status, private.code) == (403, "AccessDenied")
+    upload = send("PUT", f"{endpoint}/public/new.txt", {"Host": "x"}, b"no")
+    assert upload.status == 403
+
+
+def test_unclassified_operations_are_refused(users: Users) -> None:
+    url = f"{users.running.endpoint}/{BUCKET}?events"
+    headers = sign("GET", url, PROJECT_REF, users.anon_key, token=users.token("A"))
+    assert send("GET", url, headers).code == "AccessDenied"
+
+
+def test_refusals_name_the_deciding_statement_in_the_log(users: Users) -> None:
+    a = users.client("A")
+    denied(a.get_object, Bucket=BUCKET, Key="B/secret.txt")
+    log = users.running.process.log()
+    assert "denied s3:GetObject on arn:aws:s3:::user-files/B/secret.txt" in log
+    assert "no statement allowed it" in log
+
+
+def test_service_role_bypasses_policies(users: Users) -> None:
+    service = Credentials(users.running.endpoint, PROJECT_REF, users.anon_key,
+                          session_token=users.token("svc", "service_role")).client()  # fmt: skip
+    assert service.get_object(Bucket=BUCKET, Key="B/secret.txt")["Body"].read() == (
+        b"B's secret"
+    )
