@@ -138,6 +138,8 @@ class AuthConfig:
             found.append(f"{name}.regions: list at least one region")
         if not 0 < self.max_clock_skew_seconds <= 3600:
             found.append(f"{name}.max_clock_skew_seconds: must be 1 to 3600")
+        for index, key in enumerate(self.keys):
+            found += key.problems(f"{name}.keys[{index}]")
         ids = [key.access_key_id for key in self.keys]
         for duplicate in sorted({i for i in ids if ids.count(i) > 1}):
             found.append(f"{name}.keys: access key id {duplicate!r} is listed twice")
@@ -313,8 +315,7 @@ def load_config(
     _apply_environment(raw, os.environ if environ is None else environ, problems)
     config: Config = _build(Config, raw, "", problems)
     config = _with_policy_file(config, problems)
-    if not problems:
-        problems += config.problems()
+    problems += config.problems()
     if problems:
         raise ConfigError(problems)
     return config
