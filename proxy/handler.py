@@ -160,7 +160,7 @@ class ProxyHandler:
         )  # fmt: skip
         special = SPECIAL_OPERATIONS.get(operation.name)
         if special is None:
-            self.authorizer.authorize(principal, operation)
+            self._authorize(principal, operation)
         payload, framing = body.plan(
             request.headers,
             _read(request),
@@ -174,6 +174,16 @@ class ProxyHandler:
         if special is not None:
             return await special(self, outbound)
         return await self._forward(outbound)
+
+    def _authorize(self, principal: Principal, operation: Operation) -> None:
+        if principal.full_access:
+            return
+        try:
+            self.authorizer.authorize(principal, operation)
+        except errors.AccessDenied:
+            self.metrics.decisions.labels("deny").inc()
+            raise
+        self.metrics.decisions.labels("allow").inc()
 
     async def _forward(self, outbound: Outbound) -> web.StreamResponse:
         upstream = await self._send_upstream(outbound)
@@ -203,6 +213,8 @@ class ProxyHandler:
         try:
             return await self._send(signed, payload)
         except errors.S3Error as error:
+            if payload.error is None:
+                self.metrics.upstream_errors.labels(error.code).inc()
             raise payload.error or error from error
         finally:
             outbound.exchange.received = payload.received

@@ -173,6 +173,8 @@ def test_upstream_down(unreachable_proxy: RunningProxy) -> None:
     )
     assert answer.status in (502, 503)
     assert answer.code in ("BadGateway", "ServiceUnavailable")
+    metrics = unreachable_proxy.process.metrics()
+    assert f's3proxy_upstream_errors_total{{kind="{answer.code}"}} 1.0' in metrics
 
 
 @pytest.fixture
