@@ -144,7 +144,13 @@ def test_error_document_shape(proxy: RunningProxy) -> None:
 
 def test_secrets_never_logged(proxy: RunningProxy, s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="logged", Body=b"x")
+    headers = signed(proxy, "GET", f"/{bucket}/logged")
+    signature = headers["Authorization"].rsplit("Signature=", 1)[1]
+    send("GET", url(proxy, f"/{bucket}/logged"), headers)
+    headers["Authorization"] = headers["Authorization"].replace(signature, "0" * 64)
+    send("GET", url(proxy, f"/{bucket}/logged"), headers)
     log = proxy.process.log()
+    assert signature not in log
     assert proxy.credentials.secret_access_key not in log
     assert "Signature=" not in log
     assert "Credential=" not in log
