@@ -7,6 +7,8 @@ bucket "public", anonymous callers included.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 import time
 import urllib.error
@@ -265,3 +267,34 @@ def test_service_role_bypasses_policies(users: Users) -> None:
     assert service.get_object(Bucket=BUCKET, Key="B/secret.txt")["Body"].read() == (
         b"B's secret"
     )
+
+
+def delete_request(users: Users, document: bytes, md5: str | None = None) -> Any:
+    url = f"{users.running.endpoint}/{BUCKET}?delete"
+    digest = md5 or base64.b64encode(hashlib.md5(document).digest()).decode()
+    headers = sign("POST", url, PROJECT_REF, users.anon_key, body=document,
+                   token=users.token("A"), headers={"Content-MD5": digest})  # fmt: skip
+    return send("POST", url, headers, document)
+
+
+def test_delete_body_with_a_document_type_is_refused(users: Users, direct: Any) -> None:
+    document = (
+        b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY e "B/secret.txt">]>'
+        b"<Delete><Object><Key>&e;</Key></Object></Delete>"
+    )
+    answer = delete_request(users, document)
+    assert (answer.status, answer.code) == (400, "MalformedXML")
+    direct.head_object(Bucket=BUCKET, Key="B/secret.txt")
+
+
+def test_delete_body_with_a_wrong_md5_is_refused(users: Users, direct: Any) -> None:
+    users.client("A").put_object(Bucket=BUCKET, Key="A/keep", Body=b"k")
+    document = b"<Delete><Object><Key>A/keep</Key></Object></Delete>"
+    answer = delete_request(users, document, md5="1B2M2Y8AsgTpgAmY7PhCfg==")
+    assert (answer.status, answer.code) == (400, "BadDigest")
+    direct.head_object(Bucket=BUCKET, Key="A/keep")
+
+
+def test_delete_body_that_is_not_xml(users: Users) -> None:
+    answer = delete_request(users, b"<Delete><Object><Key>A/x</Key>")
+    assert (answer.status, answer.code) == (400, "MalformedXML")
