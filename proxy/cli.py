@@ -95,8 +95,14 @@ def _explain(args: argparse.Namespace) -> int:
     if config is None:
         return 1
     try:
-        report = explain(config, args.method, args.url, args.header,
-                         claims=args.claims, token=args.token)  # fmt: skip
+        report = explain(
+            config,
+            args.method,
+            args.url,
+            args.header,
+            claims=args.claims,
+            token=args.token,
+        )
     except ValueError as error:
         print(f"explain: {error}", file=sys.stderr)
         return 2

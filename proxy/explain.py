@@ -86,8 +86,9 @@ def explain(
     operation = _operation(config, method.upper(), url, _headers(headers))
     section = config.authorization
     policies = PolicySet.from_config(section.policies, section.attachments)
-    report = Report(operation, policies.policies_for(principal.claims),
-                    principal.full_access)  # fmt: skip
+    report = Report(
+        operation, policies.policies_for(principal.claims), principal.full_access
+    )
     authorizer = Authorizer(policies)
     resource, context = operation.resource_arn, operation.condition_context
     needed = [(action, resource, context) for action in operation.required_actions]

@@ -155,9 +155,12 @@ class ProxyHandler:
             path, request.host, listen.path_prefix, listen.virtual_host_base
         )
         operation = exchange.operation = classify(
-            request.method, target.bucket, target.key,
-            addressing.query_pairs(query), request.headers,
-        )  # fmt: skip
+            request.method,
+            target.bucket,
+            target.key,
+            addressing.query_pairs(query),
+            request.headers,
+        )
         special = SPECIAL_OPERATIONS.get(operation.name)
         if special is None:
             self._authorize(principal, operation)

@@ -157,9 +157,16 @@ class Authenticator:
         for secret in entry.secrets:
             try:
                 return sigv4.verify_request(
-                    auth, secret, method, path, query, headers,
-                    now=now, regions=self.regions, max_skew=self.max_skew,
-                )  # fmt: skip
+                    auth,
+                    secret,
+                    method,
+                    path,
+                    query,
+                    headers,
+                    now=now,
+                    regions=self.regions,
+                    max_skew=self.max_skew,
+                )
             except errors.SignatureDoesNotMatch as error:
                 mismatch = error
         raise mismatch

@@ -79,14 +79,17 @@ def test_secrets_from_files(tmp_path: Path) -> None:
     (tmp_path / "anon").write_text("anon-key-one\nanon-key-two\n")
     (tmp_path / "jwt").write_text("j" * 40 + "\n")
     document = {
-        "upstream": {**MINIMAL["upstream"], "secret_access_key": None,
-                     "secret_access_key_file": str(tmp_path / "upstream")},
+        "upstream": {
+            **MINIMAL["upstream"],
+            "secret_access_key": None,
+            "secret_access_key_file": str(tmp_path / "upstream"),
+        },
         "session": {
             "access_key_ids": ["ref"],
             "secrets_file": str(tmp_path / "anon"),
             "jwt": {"hs256_secrets_file": str(tmp_path / "jwt")},
         },
-    }  # fmt: skip
+    }
     config = load_config(write(tmp_path, document), {})
     assert config.upstream.secret_access_key == "from-a-file"
     assert config.session.secrets == ("anon-key-one", "anon-key-two")
@@ -105,11 +108,19 @@ def test_every_problem_is_reported_with_its_field(tmp_path: Path) -> None:
     }
     found = "\n".join(problems_of(tmp_path, document))
     for field in (
-        "listen.port", "listen.path_prefix", "listen.tls_cert_file",
-        "upstream.endpoint", "upstream.access_key_id", "upstream.addressing",
-        "auth.keys[0].access_key_id", "auth.keys[0].secret_access_key",
-        "session.secrets", "session.jwt", "claim_headers.subject", "bogus",
-    ):  # fmt: skip
+        "listen.port",
+        "listen.path_prefix",
+        "listen.tls_cert_file",
+        "upstream.endpoint",
+        "upstream.access_key_id",
+        "upstream.addressing",
+        "auth.keys[0].access_key_id",
+        "auth.keys[0].secret_access_key",
+        "session.secrets",
+        "session.jwt",
+        "claim_headers.subject",
+        "bogus",
+    ):
         assert field in found, field
 
 
@@ -144,9 +155,12 @@ def test_example_configuration_is_valid_and_documents_every_field(
 ) -> None:
     example = REPO / "config.example.yaml"
     secrets = {}
-    for name, text in (("UPSTREAM__SECRET_ACCESS_KEY", "s"), ("SESSION__SECRETS", "a"),
-                       ("SESSION__JWT__HS256_SECRETS", "j" * 40),
-                       ("AUTH__KEYS", "")):  # fmt: skip
+    for name, text in (
+        ("UPSTREAM__SECRET_ACCESS_KEY", "s"),
+        ("SESSION__SECRETS", "a"),
+        ("SESSION__JWT__HS256_SECRETS", "j" * 40),
+        ("AUTH__KEYS", ""),
+    ):
         (tmp_path / name).write_text(text)
         secrets[f"S3AP_{name}_FILE"] = str(tmp_path / name)
     secrets["S3AP_AUTH__KEYS"] = (
@@ -156,8 +170,16 @@ def test_example_configuration_is_valid_and_documents_every_field(
     del secrets["S3AP_AUTH__KEYS_FILE"]
     config = load_config(example, secrets)
     text = example.read_text()
-    for section in ("listen", "admin", "upstream", "auth", "session",
-                    "claim_headers", "authorization", "logging"):  # fmt: skip
+    for section in (
+        "listen",
+        "admin",
+        "upstream",
+        "auth",
+        "session",
+        "claim_headers",
+        "authorization",
+        "logging",
+    ):
         assert f"\n{section}:" in text, section
         for name in type(getattr(config, section)).__dataclass_fields__:
             assert name in text, f"{section}.{name} is not documented"
@@ -173,8 +195,11 @@ def test_example_policy_is_the_shipped_policy() -> None:
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "proxy", *args],
-        capture_output=True, text=True, timeout=60, cwd=REPO,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
 
 
 def test_check_config_command(tmp_path: Path) -> None:
@@ -192,16 +217,29 @@ def test_explain_command(tmp_path: Path) -> None:
     example = str(
         write(tmp_path, {**MINIMAL, "authorization": policies["authorization"]})
     )
-    own = run_cli("explain", "--config", example, "--claims",
-                  '{"sub": "u1", "role": "authenticated"}',
-                  "GET", "/user-files/u1/photo.png")  # fmt: skip
+    own = run_cli(
+        "explain",
+        "--config",
+        example,
+        "--claims",
+        '{"sub": "u1", "role": "authenticated"}',
+        "GET",
+        "/user-files/u1/photo.png",
+    )
     assert own.returncode == 0, own.stderr
     assert "s3:GetObject on arn:aws:s3:::user-files/u1/photo.png" in own.stdout
     assert "ALLOW: allowed by home-folder/ReadWriteOwnFolder" in own.stdout
-    other = run_cli("explain", "--config", example, "--claims",
-                    '{"sub": "u1", "role": "authenticated"}',
-                    "PUT", "/user-files/u2/photo.png",
-                    "--header", "x-amz-copy-source: /user-files/u1/a")  # fmt: skip
+    other = run_cli(
+        "explain",
+        "--config",
+        example,
+        "--claims",
+        '{"sub": "u1", "role": "authenticated"}',
+        "PUT",
+        "/user-files/u2/photo.png",
+        "--header",
+        "x-amz-copy-source: /user-files/u1/a",
+    )
     assert other.returncode == 1
     assert "DENY: no statement allowed it" in other.stdout
     assert "CopyObject" in other.stdout

@@ -21,8 +21,11 @@ REPO = Path(__file__).resolve().parents[1]
 def demo() -> Iterator[dict[str, Any]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "proxy", "demo", "--json", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     assert process.stdout is not None
     line = process.stdout.readline()
     try:
@@ -33,16 +36,25 @@ def demo() -> Iterator[dict[str, Any]]:
 
 
 def test_demo_prints_one_json_object(demo: dict[str, Any]) -> None:
-    for key in ("endpoint", "region", "access_key_id", "secret_access_key",
-                "demo_bucket"):  # fmt: skip
+    for key in (
+        "endpoint",
+        "region",
+        "access_key_id",
+        "secret_access_key",
+        "demo_bucket",
+    ):
         assert demo[key]
     for key in ("access_key_id", "secret_access_key", "session_token", "home_prefix"):
         assert demo["session"][key]
 
 
 def test_demo_full_access_key(demo: dict[str, Any]) -> None:
-    s3 = Credentials(demo["endpoint"], demo["access_key_id"],
-                     demo["secret_access_key"], demo["region"]).client()  # fmt: skip
+    s3 = Credentials(
+        demo["endpoint"],
+        demo["access_key_id"],
+        demo["secret_access_key"],
+        demo["region"],
+    ).client()
     s3.create_bucket(Bucket="demo-bucket")
     s3.put_object(Bucket="demo-bucket", Key="hello.txt", Body=b"hello")
     assert s3.get_object(Bucket="demo-bucket", Key="hello.txt")["Body"].read() == (
@@ -52,9 +64,13 @@ def test_demo_full_access_key(demo: dict[str, Any]) -> None:
 
 def test_demo_user_owns_its_home_folder_only(demo: dict[str, Any]) -> None:
     session = demo["session"]
-    s3 = Credentials(demo["endpoint"], session["access_key_id"],
-                     session["secret_access_key"], demo["region"],
-                     session["session_token"]).client()  # fmt: skip
+    s3 = Credentials(
+        demo["endpoint"],
+        session["access_key_id"],
+        session["secret_access_key"],
+        demo["region"],
+        session["session_token"],
+    ).client()
     bucket, home = demo["demo_bucket"], session["home_prefix"]
     s3.put_object(Bucket=bucket, Key=home + "notes.txt", Body=b"mine")
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=home)["Contents"]

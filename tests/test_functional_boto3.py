@@ -182,8 +182,9 @@ def test_compressed_objects_are_stored_as_sent(
 ) -> None:
     """A gzip body is the object's bytes: the proxy must never inflate it."""
     compressed = gzip.compress(b"hello " * 1000)
-    s3.put_object(Bucket=bucket, Key="page.html", Body=compressed,
-                  ContentEncoding="gzip")  # fmt: skip
+    s3.put_object(
+        Bucket=bucket, Key="page.html", Body=compressed, ContentEncoding="gzip"
+    )
     stored = direct.get_object(Bucket=bucket, Key="page.html")
     assert stored["ContentEncoding"] == "gzip"
     assert stored["Body"].read() == compressed

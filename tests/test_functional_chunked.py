@@ -63,9 +63,10 @@ class ChunkedUpload:
                 wire += f"{len(data):x}\r\n".encode()
             else:
                 previous = self._sign(
-                    "AWS4-HMAC-SHA256-PAYLOAD", previous,
+                    "AWS4-HMAC-SHA256-PAYLOAD",
+                    previous,
                     f"{EMPTY}\n{hashlib.sha256(data).hexdigest()}",
-                )  # fmt: skip
+                )
                 signature = previous
                 if tamper == "final-signature" and not data:
                     signature = "0" * 64
@@ -80,9 +81,10 @@ class ChunkedUpload:
         if mode == SIGNED_TRAILER:
             canonical = "".join(f"{n}:{v}\n" for n, v in sorted(trailers))
             signature = self._sign(
-                "AWS4-HMAC-SHA256-TRAILER", previous,
+                "AWS4-HMAC-SHA256-TRAILER",
+                previous,
                 hashlib.sha256(canonical.encode()).hexdigest(),
-            )  # fmt: skip
+            )
             if tamper == "trailer-signature":
                 signature = "1" * 64
             wire += f"x-amz-trailer-signature:{signature}\r\n".encode()
@@ -119,8 +121,9 @@ def prepare(
         **(extra or {}),
     }
     request = AWSRequest(method="PUT", url=url, headers=headers)
-    signer = S3SigV4Auth(BotoCredentials(creds.access_key_id, creds.secret_access_key),
-                         "s3", "us-east-1")  # fmt: skip
+    signer = S3SigV4Auth(
+        BotoCredentials(creds.access_key_id, creds.secret_access_key), "s3", "us-east-1"
+    )
     when = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with (
         mock.patch("botocore.auth.get_current_datetime", return_value=when),
@@ -223,8 +226,10 @@ def test_tampering_leaves_no_object(
 ) -> None:
     answer = upload(chunked_proxy, f"/{bucket}/tampered", mode, tamper)
     if code is not None:
-        assert (answer.status, answer.code) == (400 if code != "SignatureDoesNotMatch"
-                                                 else 403, code)  # fmt: skip
+        assert (answer.status, answer.code) == (
+            400 if code != "SignatureDoesNotMatch" else 403,
+            code,
+        )
     else:
         assert answer.status in (0, 400)
     with pytest.raises(ClientError):
@@ -253,15 +258,17 @@ def test_missing_decoded_length_is_refused(proxy: RunningProxy, bucket: str) -> 
 def test_transfer_encoding_chunked_around_aws_chunked(
     proxy: RunningProxy, direct: Any, bucket: str
 ) -> None:
-    prepared = prepare(proxy, f"/{bucket}/te", UNSIGNED_TRAILER, len(PAYLOAD),
-                       trailers=[CRC])  # fmt: skip
+    prepared = prepare(
+        proxy, f"/{bucket}/te", UNSIGNED_TRAILER, len(PAYLOAD), trailers=[CRC]
+    )
     wire = prepared.body(UNSIGNED_TRAILER, CHUNKS, [(CRC, crc32(PAYLOAD))])
     parts = urlsplit(prepared.url)
     connection = http.client.HTTPConnection(parts.netloc, timeout=30)
     headers = {**prepared.headers, "Transfer-Encoding": "chunked"}
     pieces = [wire[i : i + 10_000] for i in range(0, len(wire), 10_000)]
-    connection.request("PUT", parts.path, body=iter(pieces), headers=headers,
-                       encode_chunked=True)  # fmt: skip
+    connection.request(
+        "PUT", parts.path, body=iter(pieces), headers=headers, encode_chunked=True
+    )
     response = connection.getresponse()
     assert response.status == 200, response.read()
     assert direct.get_object(Bucket=bucket, Key="te")["Body"].read() == PAYLOAD
@@ -274,13 +281,22 @@ def test_plain_transfer_encoding_chunked_needs_a_length(
     url = f"{proxy.endpoint}/{bucket}/te-plain"
     from tests.rawclient import sign
 
-    headers = sign("PUT", url, creds.access_key_id, creds.secret_access_key,
-                   headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"})  # fmt: skip
+    headers = sign(
+        "PUT",
+        url,
+        creds.access_key_id,
+        creds.secret_access_key,
+        headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"},
+    )
     headers.pop("Content-Length", None)
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.netloc, timeout=30)
-    connection.request("PUT", parts.path, body=iter([b"abc"]),
-                       headers={**headers, "Transfer-Encoding": "chunked"},
-                       encode_chunked=True)  # fmt: skip
+    connection.request(
+        "PUT",
+        parts.path,
+        body=iter([b"abc"]),
+        headers={**headers, "Transfer-Encoding": "chunked"},
+        encode_chunked=True,
+    )
     response = connection.getresponse()
     assert response.status == 411

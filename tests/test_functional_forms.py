@@ -53,22 +53,34 @@ def test_presigned_upload_part(s3: Any, direct: Any, bucket: str) -> None:
     upload = s3.create_multipart_upload(Bucket=bucket, Key="parts")
     url = s3.generate_presigned_url(
         "upload_part",
-        Params={"Bucket": bucket, "Key": "parts", "UploadId": upload["UploadId"],
-                "PartNumber": 1},
-    )  # fmt: skip
+        Params={
+            "Bucket": bucket,
+            "Key": "parts",
+            "UploadId": upload["UploadId"],
+            "PartNumber": 1,
+        },
+    )
     answer = fetch(url, "PUT", b"part one")
     assert answer.status == 200
     s3.complete_multipart_upload(
-        Bucket=bucket, Key="parts", UploadId=upload["UploadId"],
+        Bucket=bucket,
+        Key="parts",
+        UploadId=upload["UploadId"],
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": answer.headers["ETag"]}]},
-    )  # fmt: skip
+    )
     assert direct.get_object(Bucket=bucket, Key="parts")["Body"].read() == b"part one"
 
 
 def presign_at(creds: Credentials, when: dt.datetime, expires: int, key: str) -> str:
     url = f"{creds.endpoint}/any-bucket/{key}"
-    return presign("GET", url, creds.access_key_id, creds.secret_access_key,
-                   expires=expires, now=when)  # fmt: skip
+    return presign(
+        "GET",
+        url,
+        creds.access_key_id,
+        creds.secret_access_key,
+        expires=expires,
+        now=when,
+    )
 
 
 def test_presigned_expired(proxy: RunningProxy) -> None:
@@ -91,8 +103,14 @@ def test_presigned_old_but_within_expiry_is_accepted(
     s3.put_object(Bucket=bucket, Key="old", Body=b"still valid")
     creds = proxy.credentials
     past = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=2)
-    url = presign("GET", f"{creds.endpoint}/{bucket}/old", creds.access_key_id,
-                  creds.secret_access_key, expires=3 * 3600, now=past)  # fmt: skip
+    url = presign(
+        "GET",
+        f"{creds.endpoint}/{bucket}/old",
+        creds.access_key_id,
+        creds.secret_access_key,
+        expires=3 * 3600,
+        now=past,
+    )
     assert fetch(url).body == b"still valid"
 
 
@@ -116,11 +134,13 @@ def test_presigned_tampered_query(proxy: RunningProxy) -> None:
 def test_signature_version_2_is_refused_with_advice(proxy: RunningProxy) -> None:
     creds = proxy.credentials
     client = boto3.client(
-        "s3", endpoint_url=creds.endpoint, region_name="us-east-1",
+        "s3",
+        endpoint_url=creds.endpoint,
+        region_name="us-east-1",
         aws_access_key_id=creds.access_key_id,
         aws_secret_access_key=creds.secret_access_key,
         config=BotoConfig(signature_version="s3"),
-    )  # fmt: skip
+    )
     url = client.generate_presigned_url(
         "get_object", Params={"Bucket": "b-b-b", "Key": "k"}
     )
@@ -129,9 +149,10 @@ def test_signature_version_2_is_refused_with_advice(proxy: RunningProxy) -> None
     assert (answer.status, answer.code) == (403, "AccessDenied")
     assert "Signature Version 4" in answer.message
     header_v2 = send(
-        "GET", creds.endpoint + "/b-b-b/k",
+        "GET",
+        creds.endpoint + "/b-b-b/k",
         {"Host": "x", "Date": "now", "Authorization": "AWS AKID:c2lnbmF0dXJl"},
-    )  # fmt: skip
+    )
     assert "Signature Version 4" in header_v2.message
 
 
@@ -141,8 +162,14 @@ def exchange_with_expect(
     """Send headers with Expect: 100-continue; the body only after 100."""
     creds = proxy.credentials
     url = proxy.endpoint + path
-    headers = sign("PUT", url, creds.access_key_id, secret or creds.secret_access_key,
-                   body=body, headers={"Expect": "100-continue"})  # fmt: skip
+    headers = sign(
+        "PUT",
+        url,
+        creds.access_key_id,
+        secret or creds.secret_access_key,
+        body=body,
+        headers={"Expect": "100-continue"},
+    )
     headers["Content-Length"] = str(len(body))
     parts = urlsplit(url)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as conn:
@@ -189,13 +216,21 @@ def prefixed_proxy(gate: GateProcess) -> Iterator[RunningProxy]:
 
 def test_path_prefix(prefixed_proxy: RunningProxy, direct: Any, bucket: str) -> None:
     creds = prefixed_proxy.credentials
-    s3 = Credentials(creds.endpoint + "/storage/v1/s3", creds.access_key_id,
-                     creds.secret_access_key).client()  # fmt: skip
+    s3 = Credentials(
+        creds.endpoint + "/storage/v1/s3", creds.access_key_id, creds.secret_access_key
+    ).client()
     s3.put_object(Bucket=bucket, Key="behind/prefix", Body=b"p")
     assert direct.get_object(Bucket=bucket, Key="behind/prefix")["Body"].read() == b"p"
-    answer = send("GET", creds.endpoint + "/elsewhere",
-                  sign("GET", creds.endpoint + "/elsewhere", creds.access_key_id,
-                       creds.secret_access_key))  # fmt: skip
+    answer = send(
+        "GET",
+        creds.endpoint + "/elsewhere",
+        sign(
+            "GET",
+            creds.endpoint + "/elsewhere",
+            creds.access_key_id,
+            creds.secret_access_key,
+        ),
+    )
     assert answer.status == 400
 
 
@@ -205,10 +240,12 @@ def test_virtual_hosted_with_prefix(
     creds = prefixed_proxy.credentials
     port = urlsplit(creds.endpoint).port
     url = f"http://{bucket}.s3.localhost:{port}/storage/v1/s3/virtual%20key"
-    headers = sign("PUT", url, creds.access_key_id, creds.secret_access_key,
-                   body=b"vhost")  # fmt: skip
-    answer = send("PUT", f"{creds.endpoint}/storage/v1/s3/virtual%20key", headers,
-                  b"vhost")  # fmt: skip
+    headers = sign(
+        "PUT", url, creds.access_key_id, creds.secret_access_key, body=b"vhost"
+    )
+    answer = send(
+        "PUT", f"{creds.endpoint}/storage/v1/s3/virtual%20key", headers, b"vhost"
+    )
     assert answer.status == 200, answer.body
     assert direct.get_object(Bucket=bucket, Key="virtual key")["Body"].read() == (
         b"vhost"

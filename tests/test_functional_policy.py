@@ -8,6 +8,7 @@ bucket "public", anonymous callers included.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import secrets
 import time
@@ -44,8 +45,12 @@ class Users:
         return jwt.encode(claims, self.jwt_secret, "HS256")
 
     def client(self, sub: str) -> Any:
-        creds = Credentials(self.running.endpoint, PROJECT_REF, self.anon_key,
-                            session_token=self.token(sub))  # fmt: skip
+        creds = Credentials(
+            self.running.endpoint,
+            PROJECT_REF,
+            self.anon_key,
+            session_token=self.token(sub),
+        )
         return creds.client()
 
 
@@ -53,7 +58,9 @@ class Users:
 def users(gate: GateProcess, direct: Any) -> Iterator[Users]:
     anon_key, jwt_secret = new_secret(), secrets.token_urlsafe(48)
     settings, key_id, secret = key_settings(
-        gate.endpoint, gate.access_key_id, gate.secret_access_key,
+        gate.endpoint,
+        gate.access_key_id,
+        gate.secret_access_key,
         session={
             "access_key_ids": [PROJECT_REF],
             "secrets": [anon_key],
@@ -61,12 +68,10 @@ def users(gate: GateProcess, direct: Any) -> Iterator[Users]:
             "jwt": {"hs256_secrets": [jwt_secret]},
         },
         authorization={"policy_file": str(POLICY_FILE)},
-    )  # fmt: skip
+    )
     for bucket in (BUCKET, "public"):
-        try:
+        with contextlib.suppress(ClientError):
             direct.create_bucket(Bucket=bucket)
-        except ClientError:
-            pass
     direct.put_object(Bucket=BUCKET, Key="B/secret.txt", Body=b"B's secret")
     direct.put_object(Bucket="public", Key="readme.txt", Body=b"public words")
     process = ProxyProcess(settings).start()
@@ -110,28 +115,40 @@ def test_nothing_in_another_folder(users: Users, direct: Any) -> None:
 def test_multipart_in_own_folder(users: Users, direct: Any) -> None:
     a = users.client("A")
     upload = a.create_multipart_upload(Bucket=BUCKET, Key="A/big")
-    etag = a.upload_part(Bucket=BUCKET, Key="A/big", UploadId=upload["UploadId"],
-                         PartNumber=1, Body=b"p" * 1024)["ETag"]  # fmt: skip
+    etag = a.upload_part(
+        Bucket=BUCKET,
+        Key="A/big",
+        UploadId=upload["UploadId"],
+        PartNumber=1,
+        Body=b"p" * 1024,
+    )["ETag"]
     a.complete_multipart_upload(
-        Bucket=BUCKET, Key="A/big", UploadId=upload["UploadId"],
+        Bucket=BUCKET,
+        Key="A/big",
+        UploadId=upload["UploadId"],
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]},
-    )  # fmt: skip
+    )
     assert direct.get_object(Bucket=BUCKET, Key="A/big")["ContentLength"] == 1024
 
 
 def test_copy_in_both_directions(users: Users, direct: Any) -> None:
     a = users.client("A")
     a.put_object(Bucket=BUCKET, Key="A/original", Body=b"o")
-    a.copy_object(Bucket=BUCKET, Key="A/copy",
-                  CopySource={"Bucket": BUCKET, "Key": "A/original"})  # fmt: skip
-    assert denied(a.copy_object, Bucket=BUCKET, Key="A/stolen",
-                  CopySource={"Bucket": BUCKET, "Key": "B/secret.txt"}) == (
-        "AccessDenied"
-    )  # fmt: skip
-    assert denied(a.copy_object, Bucket=BUCKET, Key="B/planted",
-                  CopySource={"Bucket": BUCKET, "Key": "A/original"}) == (
-        "AccessDenied"
-    )  # fmt: skip
+    a.copy_object(
+        Bucket=BUCKET, Key="A/copy", CopySource={"Bucket": BUCKET, "Key": "A/original"}
+    )
+    assert denied(
+        a.copy_object,
+        Bucket=BUCKET,
+        Key="A/stolen",
+        CopySource={"Bucket": BUCKET, "Key": "B/secret.txt"},
+    ) == ("AccessDenied")
+    assert denied(
+        a.copy_object,
+        Bucket=BUCKET,
+        Key="B/planted",
+        CopySource={"Bucket": BUCKET, "Key": "A/original"},
+    ) == ("AccessDenied")
     with pytest.raises(ClientError):
         direct.head_object(Bucket=BUCKET, Key="A/stolen")
     with pytest.raises(ClientError):
@@ -144,9 +161,10 @@ def test_batch_delete_mixing_folders(users: Users, direct: Any) -> None:
     a.put_object(Bucket=BUCKET, Key="A/two", Body=b"2")
     answer = a.delete_objects(
         Bucket=BUCKET,
-        Delete={"Objects": [{"Key": "A/one"}, {"Key": "B/secret.txt"},
-                            {"Key": "A/two"}]},
-    )  # fmt: skip
+        Delete={
+            "Objects": [{"Key": "A/one"}, {"Key": "B/secret.txt"}, {"Key": "A/two"}]
+        },
+    )
     assert sorted(d["Key"] for d in answer["Deleted"]) == ["A/one", "A/two"]
     assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [
         ("B/secret.txt", "AccessDenied")
@@ -196,11 +214,13 @@ def test_list_buckets_shows_only_usable_buckets(users: Users, direct: Any) -> No
 def test_presigned_urls(users: Users) -> None:
     a = users.client("A")
     a.put_object(Bucket=BUCKET, Key="A/shared", Body=b"share")
-    own = a.generate_presigned_url("get_object", Params={"Bucket": BUCKET,
-                                                          "Key": "A/shared"})  # fmt: skip
+    own = a.generate_presigned_url(
+        "get_object", Params={"Bucket": BUCKET, "Key": "A/shared"}
+    )
     assert urllib.request.urlopen(own).read() == b"share"
-    other = a.generate_presigned_url("get_object", Params={"Bucket": BUCKET,
-                                                            "Key": "B/secret.txt"})  # fmt: skip
+    other = a.generate_presigned_url(
+        "get_object", Params={"Bucket": BUCKET, "Key": "B/secret.txt"}
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(other)
     assert refused.value.code == 403
@@ -208,9 +228,14 @@ def test_presigned_urls(users: Users) -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["A/../B/secret.txt", "A/%2e%2e/B/secret.txt", "A/..%2FB/secret.txt",
-     "A/\u2215..\u2215B/secret.txt", "A/\uff0e\uff0e/B/secret.txt"],
-)  # fmt: skip
+    [
+        "A/../B/secret.txt",
+        "A/%2e%2e/B/secret.txt",
+        "A/..%2FB/secret.txt",
+        "A/\u2215..\u2215B/secret.txt",
+        "A/\uff0e\uff0e/B/secret.txt",
+    ],
+)
 def test_keys_that_try_to_climb_out_stay_literal(
     users: Users, direct: Any, key: str
 ) -> None:
@@ -262,8 +287,12 @@ def test_refusals_name_the_deciding_statement_in_the_log(users: Users) -> None:
 
 
 def test_service_role_bypasses_policies(users: Users) -> None:
-    service = Credentials(users.running.endpoint, PROJECT_REF, users.anon_key,
-                          session_token=users.token("svc", "service_role")).client()  # fmt: skip
+    service = Credentials(
+        users.running.endpoint,
+        PROJECT_REF,
+        users.anon_key,
+        session_token=users.token("svc", "service_role"),
+    ).client()
     assert service.get_object(Bucket=BUCKET, Key="B/secret.txt")["Body"].read() == (
         b"B's secret"
     )
@@ -272,8 +301,15 @@ def test_service_role_bypasses_policies(users: Users) -> None:
 def delete_request(users: Users, document: bytes, md5: str | None = None) -> Any:
     url = f"{users.running.endpoint}/{BUCKET}?delete"
     digest = md5 or base64.b64encode(hashlib.md5(document).digest()).decode()
-    headers = sign("POST", url, PROJECT_REF, users.anon_key, body=document,
-                   token=users.token("A"), headers={"Content-MD5": digest})  # fmt: skip
+    headers = sign(
+        "POST",
+        url,
+        PROJECT_REF,
+        users.anon_key,
+        body=document,
+        token=users.token("A"),
+        headers={"Content-MD5": digest},
+    )
     return send("POST", url, headers, document)
 
 
