@@ -8,6 +8,7 @@ path and decoded once; it is never normalised (``a/../b`` is a key).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import unquote, unquote_to_bytes
 
@@ -60,6 +61,18 @@ def strip_prefix(path: str, prefix: str) -> str:
     return path[len(prefix) :]
 
 
+# What any S3 store accepts as a bucket name, legacy names included. Nothing
+# here needs percent-encoding, so a valid name goes to the store as it is.
+BUCKET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+
+
+def checked_bucket(name: str) -> str:
+    """The bucket name, or ``InvalidBucketName`` when no store could have it."""
+    if not BUCKET_NAME.fullmatch(name):
+        raise errors.InvalidBucketName()
+    return name
+
+
 def bucket_from_host(host: str, virtual_host_base: str | None) -> str | None:
     """The bucket of a virtual-hosted request, or ``None`` for path style."""
     if not virtual_host_base:
@@ -69,7 +82,7 @@ def bucket_from_host(host: str, virtual_host_base: str | None) -> str | None:
     base = virtual_host_base.lower()
     if name == base or not name.endswith("." + base):
         return None
-    return name[: -len(base) - 1]
+    return checked_bucket(name[: -len(base) - 1])
 
 
 def locate(path: str, host_bucket: str | None) -> Target:
@@ -79,7 +92,7 @@ def locate(path: str, host_bucket: str | None) -> Target:
     bucket_part, slash, rest = path[1:].partition("/")
     if not bucket_part:
         return Target(None, None, "")
-    bucket = _decode(bucket_part)
+    bucket = checked_bucket(_decode(bucket_part))
     if not slash:
         return Target(bucket, None, "")
     return Target(bucket, _decode_key(rest), "/" + rest)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from xml.etree import ElementTree
+from xml.parsers import expat
 
 from . import errors
 from .identity import Principal
@@ -25,13 +26,23 @@ log = logging.getLogger("s3_auth_proxy.authorization")
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 MAX_XML_BYTES = 2 * 1024 * 1024
 MAX_DELETE_KEYS = 1000
+# The fields of an Object in a Delete request (conditional deletes included).
+OBJECT_FIELDS = frozenset({"Key", "VersionId", "ETag", "LastModifiedTime", "Size"})
 
 
 @dataclass(frozen=True)
 class ObjectToDelete:
-    key: str
-    version_id: str | None
-    element: ElementTree.Element
+    """One ``Object`` of a ``Delete`` request: its fields, text only."""
+
+    fields: tuple[tuple[str, str], ...]
+
+    @property
+    def key(self) -> str:
+        return dict(self.fields)["Key"]
+
+    @property
+    def version_id(self) -> str | None:
+        return dict(self.fields).get("VersionId")
 
 
 @dataclass(frozen=True)
@@ -100,13 +111,7 @@ class Authorizer:
         self, principal: Principal, bucket: str, document: bytes
     ) -> DeleteSplit:
         """Decide every key of a ``DeleteObjects`` body on its own."""
-        root = parse_xml(document, "Delete")
-        objects = [_object_to_delete(element) for element in _children(root, "Object")]
-        if not objects or len(objects) > MAX_DELETE_KEYS:
-            raise errors.MalformedXML(
-                f"A Delete request names 1 to {MAX_DELETE_KEYS} objects."
-            )
-        quiet = (_child_text(root, "Quiet") or "").strip().lower() == "true"
+        objects, quiet = parse_delete(document)
         if principal.full_access:
             return DeleteSplit(objects, [], quiet)
         allowed, denied = [], []
@@ -133,11 +138,18 @@ class Authorizer:
 
 
 def delete_body(split: DeleteSplit) -> bytes:
-    """The ``Delete`` document with only the allowed objects."""
+    """The ``Delete`` document the store gets: the allowed objects, rewritten.
+
+    The client's bytes never go on: the store reads exactly the fields that
+    were authorized, whatever its XML parser would have made of the original.
+    """
     root = ElementTree.Element(f"{{{S3_NAMESPACE}}}Delete")
     if split.quiet:
         ElementTree.SubElement(root, f"{{{S3_NAMESPACE}}}Quiet").text = "true"
-    root.extend(item.element for item in split.allowed)
+    for item in split.allowed:
+        element = ElementTree.SubElement(root, f"{{{S3_NAMESPACE}}}Object")
+        for name, text in item.fields:
+            ElementTree.SubElement(element, f"{{{S3_NAMESPACE}}}{name}").text = text
     return _serialise(root)
 
 
@@ -162,30 +174,80 @@ def delete_result(split: DeleteSplit, upstream_document: bytes | None) -> bytes:
     return _serialise(root)
 
 
+def parse_delete(document: bytes) -> tuple[list[ObjectToDelete], bool]:
+    """The objects and the quiet flag of a ``Delete`` document, strictly.
+
+    Every element must be one S3 defines, in S3's namespace or none, given
+    once, with text only: anything a store might read differently is refused.
+    """
+    root = parse_xml(document, "Delete")
+    objects, quiet = [], False
+    for child in root:
+        name = _s3_name(child)
+        if name == "Object":
+            objects.append(ObjectToDelete(_object_fields(child)))
+        elif name == "Quiet" and not quiet:
+            quiet = (_text_only(child) or "").strip().lower() == "true"
+        else:
+            raise errors.MalformedXML(f"Unexpected element {name} in Delete.")
+    if not 1 <= len(objects) <= MAX_DELETE_KEYS:
+        raise errors.MalformedXML(
+            f"A Delete request names 1 to {MAX_DELETE_KEYS} objects."
+        )
+    return objects, quiet
+
+
+def _object_fields(element: ElementTree.Element) -> tuple[tuple[str, str], ...]:
+    fields: dict[str, str] = {}
+    for child in element:
+        name = _s3_name(child)
+        if name not in OBJECT_FIELDS or name in fields:
+            raise errors.MalformedXML(f"Unexpected element {name} in Object.")
+        fields[name] = _text_only(child) or ""
+    if not fields.get("Key"):
+        raise errors.MalformedXML("Every Object of a Delete request needs a Key.")
+    return tuple(fields.items())
+
+
+def _s3_name(element: ElementTree.Element) -> str:
+    tag = str(element.tag)
+    namespace, name = ("", tag)
+    if tag.startswith("{"):
+        namespace, _, name = tag[1:].partition("}")
+    if namespace not in ("", S3_NAMESPACE):
+        raise errors.MalformedXML("Elements must be in the S3 namespace.")
+    return name
+
+
+def _text_only(element: ElementTree.Element) -> str | None:
+    if len(element) or element.attrib:
+        raise errors.MalformedXML(f"{_s3_name(element)} holds text only.")
+    return element.text
+
+
 def parse_xml(document: bytes, root_name: str) -> ElementTree.Element:
     """Parse an S3 XML document safely: bounded, and with no DTD at all.
 
-    S3 documents never carry a document type declaration; refusing one shuts
-    out entity expansion (the "billion laughs") and external entities.
+    S3 documents never carry a document type declaration. A first pass of
+    expat reports one whatever the document's encoding and stops there, so
+    the tree is only built from documents that declare no entity at all.
     """
     if len(document) > MAX_XML_BYTES:
         raise errors.MalformedXML("The XML document is too large.")
-    if b"<!DOCTYPE" in document.upper() or b"<!ENTITY" in document.upper():
-        raise errors.MalformedXML("XML document type declarations are not accepted.")
+    checker = expat.ParserCreate()
+    checker.StartDoctypeDeclHandler = _refuse_doctype
     try:
+        checker.Parse(document, True)
         root = ElementTree.fromstring(document)
-    except ElementTree.ParseError as error:
+    except (expat.ExpatError, ElementTree.ParseError) as error:
         raise errors.MalformedXML() from error
     if _local_name(root.tag) != root_name:
         raise errors.MalformedXML(f"The XML document's root must be {root_name}.")
     return root
 
 
-def _object_to_delete(element: ElementTree.Element) -> ObjectToDelete:
-    key = _child_text(element, "Key")
-    if not key:
-        raise errors.MalformedXML("Every Object of a Delete request needs a Key.")
-    return ObjectToDelete(key, _child_text(element, "VersionId"), element)
+def _refuse_doctype(*_: object) -> None:
+    raise errors.MalformedXML("XML document type declarations are not accepted.")
 
 
 def _children(element: ElementTree.Element, name: str) -> list[ElementTree.Element]:

@@ -9,8 +9,14 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import __version__
-from .config import Config, ConfigError, load_config
+from . import __version__, errors
+from .config import (
+    AuthorizationConfig,
+    Config,
+    ConfigError,
+    load_config,
+    with_policy_file,
+)
 from .explain import explain
 from .server import Listening, configure_logging, serve_until_stopped
 
@@ -52,7 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     why = commands.add_parser(
         "explain", help="show how the policies decide a request for some claims"
     )
-    why.add_argument("--config", required=True, help="YAML file with the policies")
+    source = why.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", help="the proxy's configuration file")
+    source.add_argument(
+        "--policies", help="a policy file: YAML with policies and attachments"
+    )
     who = why.add_mutually_exclusive_group(required=True)
     who.add_argument("--claims", help='JSON claims, e.g. \'{"sub": "u1", ...}\'')
     who.add_argument("--token", help="a JWT; its claims are read, not verified")
@@ -74,6 +84,16 @@ def _load(path: str | None) -> Config | None:
         return None
 
 
+def _policies_only(path: str) -> Config | None:
+    """A configuration holding just the policies of a policy file."""
+    problems: list[str] = []
+    authorization = with_policy_file(AuthorizationConfig(policy_file=path), problems)
+    problems += authorization.problems("policies")
+    for problem in problems:
+        print(f"policies: {problem}", file=sys.stderr)
+    return None if problems else Config(authorization=authorization)
+
+
 def _serve(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
@@ -91,7 +111,7 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    config = _load(args.config) if args.config else _policies_only(args.policies)
     if config is None:
         return 1
     try:
@@ -103,7 +123,7 @@ def _explain(args: argparse.Namespace) -> int:
             claims=args.claims,
             token=args.token,
         )
-    except ValueError as error:
+    except (ValueError, errors.S3Error) as error:
         print(f"explain: {error}", file=sys.stderr)
         return 2
     print(report.text())
@@ -168,10 +188,10 @@ Session (a demo user: own folder {bucket}/{home} only, public read)
   secret access key  {session["secret_access_key"]}   (the anon key)
   session token      {session["session_token"]}
 
-  AWS_ACCESS_KEY_ID={session["access_key_id"]} \\
+  echo hi | AWS_ACCESS_KEY_ID={session["access_key_id"]} \\
   AWS_SECRET_ACCESS_KEY={session["secret_access_key"]} \\
   AWS_SESSION_TOKEN={session["session_token"]} \\
-    aws --endpoint-url {endpoint} s3 cp - s3://{bucket}/{home}notes.txt <<< hi
+    aws --endpoint-url {endpoint} s3 cp - s3://{bucket}/{home}notes.txt
 
   s3 = boto3.client("s3", endpoint_url="{endpoint}", region_name="{region}",
                     aws_access_key_id="{session["access_key_id"]}",
@@ -185,6 +205,15 @@ Session (a demo user: own folder {bucket}/{home} only, public read)
     credentials: {{ accessKeyId: "{session["access_key_id"]}",
       secretAccessKey: "{session["secret_access_key"]}",
       sessionToken: "<the session token above>" }} }})
+
+Anyone, signed in or not, reads the bucket "public":
+  curl {endpoint}/public/
+
+More users: sign tokens with the demo's HS256 secret {session["jwt_secret"]}
+(claims: sub, role "authenticated", aud "authenticated", exp).
+
+Presigned URLs: boto3 and the AWS CLI presign with Signature Version 2 for a
+custom endpoint unless told signature_version='s3v4'; the proxy refuses V2.
 
 Metrics: {details["admin_endpoint"]}/metrics
 Press Ctrl-C to stop.

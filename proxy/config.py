@@ -48,6 +48,7 @@ class ListenConfig:
     virtual_host_base: str | None = None
     max_field_size: int = 65536
     max_line_size: int = 65536
+    client_idle_timeout_seconds: float = 20.0
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
 
@@ -60,6 +61,8 @@ class ListenConfig:
             )
         if bool(self.tls_cert_file) != bool(self.tls_key_file):
             found.append(f"{name}.tls_cert_file: set together with tls_key_file")
+        if self.client_idle_timeout_seconds <= 0:
+            found.append(f"{name}.client_idle_timeout_seconds: must be positive")
         for size_name in ("max_field_size", "max_line_size"):
             if getattr(self, size_name) < 8190:
                 found.append(f"{name}.{size_name}: must be at least 8190")
@@ -312,20 +315,24 @@ def load_config(
     """Read, override from the environment, type-check and validate."""
     problems: list[str] = []
     raw = _read_yaml(path, problems)
+    if problems:
+        raise ConfigError(problems)
     _apply_environment(raw, os.environ if environ is None else environ, problems)
     config: Config = _build(Config, raw, "", problems)
-    config = _with_policy_file(config, problems)
+    authorization = with_policy_file(config.authorization, problems)
+    config = dataclasses.replace(config, authorization=authorization)
     problems += config.problems()
     if problems:
         raise ConfigError(problems)
     return config
 
 
-def _with_policy_file(config: Config, problems: list[str]) -> Config:
-    """Merge the policies and attachments of ``authorization.policy_file``."""
-    section = config.authorization
+def with_policy_file(
+    section: AuthorizationConfig, problems: list[str]
+) -> AuthorizationConfig:
+    """Merge the policies and attachments of ``policy_file`` into the section."""
     if not section.policy_file:
-        return config
+        return section
     document = _read_yaml(section.policy_file, problems)
     unknown = set(document) - {"policies", "attachments"}
     if unknown:
@@ -336,13 +343,12 @@ def _with_policy_file(config: Config, problems: list[str]) -> Config:
         problems.append(
             "authorization.policy_file: policies must be a mapping, attachments a list"
         )
-        return config
-    merged = dataclasses.replace(
+        return section
+    return dataclasses.replace(
         section,
         policies={**section.policies, **policies},
         attachments=(*section.attachments, *attachments),
     )
-    return dataclasses.replace(config, authorization=merged)
 
 
 def _read_yaml(path: str | os.PathLike[str] | None, problems: list[str]) -> Any:

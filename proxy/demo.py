@@ -159,6 +159,7 @@ class Demo:
             session=SessionConfig(
                 access_key_ids=(self.project_ref,),
                 secrets=(self.anon_key,),
+                allow_anonymous=True,
                 jwt=JwtConfig(hs256_secrets=(self.jwt_secret,)),
             ),
             authorization=AuthorizationConfig(
@@ -201,5 +202,6 @@ class Demo:
                 "secret_access_key": self.anon_key,
                 "session_token": self.user_token(),
                 "home_prefix": f"{self.user_id}/",
+                "jwt_secret": self.jwt_secret,
             },
         }

@@ -103,6 +103,13 @@ class InvalidToken(S3Error):
     default_message = "The provided token is malformed or otherwise invalid."
 
 
+class RequestTimeout(S3Error):
+    default_message = (
+        "Your socket connection to the server was not read from or written to "
+        "within the timeout period."
+    )
+
+
 class MaxMessageLengthExceeded(S3Error):
     default_message = "The request body is larger than the proxy accepts here."
 

@@ -16,6 +16,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 import aiohttp
 from aiohttp import web
@@ -43,13 +44,13 @@ READ_SIZE = 256 * 1024
 # Query authentication's own parameters: the store never sees them.
 PRESIGN_PARAMETERS = frozenset(
     {
-        "X-Amz-Algorithm",
-        "X-Amz-Credential",
-        "X-Amz-Date",
-        "X-Amz-Expires",
-        "X-Amz-SignedHeaders",
-        "X-Amz-Signature",
-        "X-Amz-Security-Token",
+        "x-amz-algorithm",
+        "x-amz-credential",
+        "x-amz-date",
+        "x-amz-expires",
+        "x-amz-signedheaders",
+        "x-amz-signature",
+        "x-amz-security-token",
     }
 )
 
@@ -166,7 +167,7 @@ class ProxyHandler:
             self._authorize(principal, operation)
         payload, framing = body.plan(
             request.headers,
-            _read(request),
+            _read(request, self.config.listen.client_idle_timeout_seconds),
             _wire_length(request),
             authenticated.auth,
             authenticated.signing_key,
@@ -209,7 +210,7 @@ class ProxyHandler:
             request.method,
             target.bucket,
             target.raw_key_path,
-            sigv4.canonical_query(outbound.query, omit=PRESIGN_PARAMETERS),
+            sigv4.canonical_query(_without_presigning(outbound.query)),
             headers,
             payload.upstream_payload_hash,
         )
@@ -228,12 +229,11 @@ class ProxyHandler:
         assert principal is not None and bucket is not None
         document = await _read_whole(outbound.payload, MAX_XML_BYTES)
         split = self.authorizer.split_delete(principal, bucket, document)
-        if not split.denied:
-            outbound.replace_body(document)
-            return await self._forward(outbound)
         if not split.allowed:
             return _xml_response(outbound, delete_result(split, None))
         outbound.replace_body(delete_body(split))
+        if not split.denied:
+            return await self._forward(outbound)
         async with await self._send_upstream(outbound) as upstream:
             if upstream.status != 200:
                 return await self._stream_back(outbound, upstream)
@@ -390,6 +390,19 @@ def _payload_mode(auth: sigv4.SignedRequestAuth | None) -> str:
     return mode if mode in sigv4.PAYLOAD_MODES else "sha256"
 
 
+def _without_presigning(raw_query: str) -> str:
+    """The query less query authentication's parameters, in any letter case.
+
+    They are never the store's business, and ``X-Amz-Security-Token`` holds a
+    user's JWT.
+    """
+    return "&".join(
+        item
+        for item in raw_query.split("&")
+        if unquote(item.partition("=")[0]).lower() not in PRESIGN_PARAMETERS
+    )
+
+
 def _wire_length(request: web.Request) -> int | None:
     """The body's length as sent; ``None`` for ``Transfer-Encoding: chunked``."""
     if request.content_length is not None:
@@ -433,8 +446,17 @@ def _xml_response(outbound: Outbound, document: bytes) -> web.Response:
     )
 
 
-async def _read(request: web.Request) -> AsyncIterator[bytes]:
-    async for data in request.content.iter_chunked(READ_SIZE):
+async def _read(request: web.Request, idle: float) -> AsyncIterator[bytes]:
+    """The request body; a client that sends nothing for ``idle`` seconds is cut
+    off, so that a slow sender cannot hold an upstream connection for long."""
+    while True:
+        try:
+            async with asyncio.timeout(idle):
+                data = await request.content.read(READ_SIZE)
+        except TimeoutError as error:
+            raise errors.RequestTimeout() from error
+        if not data:
+            return
         yield data
 
 

@@ -97,6 +97,9 @@ _PYJWT_MESSAGES: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
     (jwt.InvalidIssuerError, "the token's issuer is not accepted"),
     (jwt.InvalidSignatureError, "the token's signature does not verify"),
     (jwt.InvalidIssuedAtError, "the token's iat is not a number"),
+    # RFC 7519 §4.1.2: sub is a string (a number is not a StringOrURI).
+    (jwt.exceptions.InvalidSubjectError, "the token's sub claim must be a string"),
+    (jwt.exceptions.InvalidJTIError, "the token's jti claim must be a string"),
     (jwt.DecodeError, "the token is malformed"),
 )
 

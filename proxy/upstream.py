@@ -22,6 +22,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from . import errors, sigv4
+from .addressing import checked_bucket
 from .config import ClaimHeadersConfig, UpstreamConfig
 from .identity import AuthMode, Principal
 
@@ -71,8 +72,9 @@ def forwardable_headers(
     """The client's headers that may reach the store.
 
     Drops hop-by-hop headers (and those the ``Connection`` header names),
-    every header the proxy asserts, and every header in the claim namespace,
-    so that a client can never pose as someone else to the store.
+    every header the proxy asserts, every header in the claim namespace, so
+    that a client can never pose as someone else to the store, and every name
+    with an underscore (as nginx does by default).
     """
     pairs = list(headers)
     named_by_connection = {
@@ -89,6 +91,9 @@ def forwardable_headers(
         for name, value in pairs
         if header_key(name) not in dropped
         and not (prefix and header_key(name).startswith(prefix))
+        # Some servers read "_" as "-": x_amz_copy_source would become a
+        # header that no signature and no policy decision ever covered.
+        and "_" not in name
     ]
 
 
@@ -199,6 +204,9 @@ class Upstream:
         return OutboundRequest(method, url, [*signed, *auth])
 
     def _address(self, bucket: str | None, raw_key_path: str) -> tuple[str, str]:
+        if bucket is not None:
+            # The bucket goes into the URL as it is: it must need no encoding.
+            checked_bucket(bucket)
         if bucket is None:
             return self._netloc, raw_key_path or "/"
         if self.config.addressing == "virtual":

@@ -93,7 +93,8 @@ def test_own_folder_put_get_head_delete(users: Users, direct: Any) -> None:
     assert a.get_object(Bucket=BUCKET, Key="A/notes.txt")["Body"].read() == b"mine"
     a.head_object(Bucket=BUCKET, Key="A/notes.txt")
     a.delete_object(Bucket=BUCKET, Key="A/notes.txt")
-    assert "Contents" not in direct.list_objects_v2(Bucket=BUCKET, Prefix="A/")
+    with pytest.raises(ClientError):
+        direct.head_object(Bucket=BUCKET, Key="A/notes.txt")
 
 
 def test_nothing_in_another_folder(users: Users, direct: Any) -> None:

@@ -1,0 +1,157 @@
+"""Regressions: each test is named after the attack it keeps out.
+
+They come from attacking a running proxy with the shipped home-folders
+policy; see tests/test_functional_policy.py for the fixture they share.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import RunningProxy, start_proxy
+from tests.rawclient import send, sign
+from tests.servers import GateProcess
+from tests.test_functional_policy import BUCKET, PROJECT_REF, Users, users  # noqa: F401
+
+
+def session_send(
+    users: Users, method: str, path: str, body: bytes = b"", **headers: str
+) -> Any:
+    url = users.running.endpoint + path
+    signed = sign(method, url, PROJECT_REF, users.anon_key, body=body,
+                  token=users.token("A"), headers=headers)  # fmt: skip
+    return send(method, url, signed, body)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/public%2F%3Fversions%26a%3D/x",
+        "/user-files%2FA%2Fmine.txt%3Facl%26a%3D/x",
+        "/public%00/x",
+        "/caf%C3%A9/x",
+    ],
+)
+def test_encoded_bucket_cannot_smuggle_a_subresource(users: Users, path: str) -> None:
+    answer = session_send(users, "GET", path)
+    assert (answer.status, answer.code) == (400, "InvalidBucketName")
+
+
+def test_virtual_host_bucket_cannot_smuggle_a_subresource(gate: GateProcess) -> None:
+    running = start_proxy(gate, listen={"virtual_host_base": "s3.local"})
+    try:
+        creds = running.credentials
+        url = running.endpoint + "/x"
+        headers = sign("GET", url, creds.access_key_id, creds.secret_access_key)
+        headers["Host"] = "public/?acl&a=.s3.local"
+        answer = send("GET", url, headers)
+        assert answer.status in (400, 403)
+        assert answer.code in ("InvalidBucketName", "SignatureDoesNotMatch")
+    finally:
+        running.process.stop()
+
+
+def delete_body(users: Users, document: bytes) -> Any:
+    md5 = base64.b64encode(hashlib.md5(document).digest()).decode()
+    return session_send(users, "POST", f"/{BUCKET}?delete", document,
+                        **{"Content-MD5": md5})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b'<Delete><Object><x:Key xmlns:x="urn:x">A/mine</x:Key>'
+        b"<Key>B/secret.txt</Key></Object></Delete>",
+        b"<Delete><Object><Key>A/mine</Key><Key>B/secret.txt</Key></Object></Delete>",
+        b"<Delete><Object><Key>A/mine<b>B/secret.txt</b></Key></Object></Delete>",
+        b'<Delete><Object><Key>A/mine</Key><x:VersionId xmlns:x="urn:x"/>'
+        b"<VersionId>v</VersionId></Object></Delete>",
+        b"<Delete><Object><Key>A/mine</Key><Extra>1</Extra></Object></Delete>",
+        '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE d [<!ENTITY e "B">]>'
+        "<Delete><Object><Key>&e;</Key></Object></Delete>".encode("utf-16"),
+    ],
+    ids=["foreign-namespace", "two-keys", "nested", "foreign-version", "unknown",
+         "utf16-doctype"],
+)  # fmt: skip
+def test_delete_body_that_a_store_could_read_differently_is_refused(
+    users: Users, direct: Any, document: bytes
+) -> None:
+    answer = delete_body(users, document)
+    assert (answer.status, answer.code) == (400, "MalformedXML")
+    direct.head_object(Bucket=BUCKET, Key="B/secret.txt")
+
+
+def test_lowercase_presign_token_never_reaches_the_store(
+    users: Users, gate: GateProcess
+) -> None:
+    users.client("A").put_object(Bucket=BUCKET, Key="A/q", Body=b"q")
+    token = users.token("A")
+    answer = session_send(users, "GET", f"/{BUCKET}/A/q?x-amz-security-token={token}")
+    assert answer.status in (200, 403)
+    assert all(token not in request["raw_path"] for request in gate.recorded())
+
+
+def test_underscore_headers_never_reach_the_store(
+    users: Users, gate: GateProcess
+) -> None:
+    a = users.client("A")
+    a.put_object(Bucket=BUCKET, Key="A/source", Body=b"s")
+    url = f"{users.running.endpoint}/{BUCKET}/A/target"
+    headers = sign("PUT", url, PROJECT_REF, users.anon_key, body=b"t",
+                   token=users.token("A"))  # fmt: skip
+    headers["x_amz_copy_source"] = f"/{BUCKET}/B/secret.txt"
+    send("PUT", url, headers, b"t")
+    last = gate.recorded()[-1]["headers"]
+    assert not any("_" in name for name, _ in last)
+
+
+@pytest.fixture
+def impatient_proxy(gate: GateProcess) -> Iterator[RunningProxy]:
+    running = start_proxy(gate, listen={"client_idle_timeout_seconds": 1})
+    yield running
+    running.process.stop()
+
+
+def test_slow_uploader_is_cut_off(
+    impatient_proxy: RunningProxy, direct: Any, bucket: str
+) -> None:
+    creds = impatient_proxy.credentials
+    url = f"{impatient_proxy.endpoint}/{bucket}/slow"
+    body = b"s" * 100_000
+    headers = sign("PUT", url, creds.access_key_id, creds.secret_access_key,
+                   body=body)  # fmt: skip
+    headers["Content-Length"] = str(len(body))
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=15) as conn:
+        head = f"PUT {parts.path} HTTP/1.1\r\n" + "".join(
+            f"{name}: {value}\r\n" for name, value in headers.items()
+        )
+        conn.sendall(head.encode() + b"\r\n" + body[:10])
+        started = time.monotonic()
+        answer = conn.recv(65536)
+    assert b"RequestTimeout" in answer
+    assert time.monotonic() - started < 10
+    with pytest.raises(ClientError):
+        direct.head_object(Bucket=bucket, Key="slow")
+
+
+def test_malformed_http_is_logged_in_one_line(impatient_proxy: RunningProxy) -> None:
+    parts = urlsplit(impatient_proxy.endpoint)
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as conn:
+        conn.sendall(
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"e" * 70_000 + b"\r\n\r\n"
+        )
+        conn.recv(65536)
+    time.sleep(0.3)
+    log = impatient_proxy.process.log()
+    assert "Traceback" not in log
+    assert "eeeeeeee" not in log
