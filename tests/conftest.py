@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import secrets
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
+import jwt
 import pytest
 from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
 
-from proxy.demo import MotoUpstream
+from proxy.demo import MotoUpstream, new_secret
 from tests.servers import GateProcess, ProxyProcess, key_settings
 
 
@@ -101,3 +107,58 @@ def bucket(s3: Any) -> str:
     name = f"test-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=name)
     return name
+
+
+# Session callers under the shipped home-folders policy (the policy tests).
+
+PROJECT_REF = "policyprojectref0001"
+BUCKET = "user-files"
+POLICY_FILE = (
+    Path(__file__).resolve().parents[1] / "proxy" / "policies" / "home-folders.yaml"
+)
+
+
+@dataclass
+class Users:
+    running: RunningProxy
+    anon_key: str
+    jwt_secret: str
+
+    def token(self, sub: str, role: str = "authenticated") -> str:
+        claims = {"sub": sub, "role": role, "exp": int(time.time()) + 3600}
+        return jwt.encode(claims, self.jwt_secret, "HS256")
+
+    def client(self, sub: str) -> Any:
+        creds = Credentials(
+            self.running.endpoint,
+            PROJECT_REF,
+            self.anon_key,
+            session_token=self.token(sub),
+        )
+        return creds.client()
+
+
+@pytest.fixture(scope="module")
+def users(gate: GateProcess, direct: Any) -> Iterator[Users]:
+    anon_key, jwt_secret = new_secret(), secrets.token_urlsafe(48)
+    settings, key_id, secret = key_settings(
+        gate.endpoint,
+        gate.access_key_id,
+        gate.secret_access_key,
+        session={
+            "access_key_ids": [PROJECT_REF],
+            "secrets": [anon_key],
+            "allow_anonymous": True,
+            "jwt": {"hs256_secrets": [jwt_secret]},
+        },
+        authorization={"policy_file": str(POLICY_FILE)},
+    )
+    for bucket in (BUCKET, "public"):
+        with contextlib.suppress(ClientError):
+            direct.create_bucket(Bucket=bucket)
+    direct.put_object(Bucket=BUCKET, Key="B/secret.txt", Body=b"B's secret")
+    direct.put_object(Bucket="public", Key="readme.txt", Body=b"public words")
+    process = ProxyProcess(settings).start()
+    running = RunningProxy(process, Credentials(process.endpoint, key_id, secret))
+    yield Users(running, anon_key, jwt_secret)
+    process.stop()

@@ -1,7 +1,7 @@
 """Regressions: each test is named after the attack it keeps out.
 
 They come from attacking a running proxy with the shipped home-folders
-policy; see tests/test_functional_policy.py for the fixture they share.
+policy, through the ``users`` fixture of conftest.py.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from urllib.parse import urlsplit
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import RunningProxy, start_proxy
+from tests.conftest import BUCKET, PROJECT_REF, RunningProxy, Users, start_proxy
 from tests.rawclient import send, sign
 from tests.servers import GateProcess
-from tests.test_functional_policy import BUCKET, PROJECT_REF, Users, users  # noqa: F401
 
 
 def session_send(
