@@ -49,6 +49,7 @@ class ListenConfig:
     max_field_size: int = 65536
     max_line_size: int = 65536
     client_idle_timeout_seconds: float = 20.0
+    max_requests_per_caller: int = 64
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
 
@@ -61,6 +62,8 @@ class ListenConfig:
             )
         if bool(self.tls_cert_file) != bool(self.tls_key_file):
             found.append(f"{name}.tls_cert_file: set together with tls_key_file")
+        if self.max_requests_per_caller < 1:
+            found.append(f"{name}.max_requests_per_caller: must be at least 1")
         if self.client_idle_timeout_seconds <= 0:
             found.append(f"{name}.client_idle_timeout_seconds: must be positive")
         for size_name in ("max_field_size", "max_line_size"):

@@ -170,6 +170,11 @@ class BadGateway(S3Error):
     default_message = "The upstream store answered with something that is not HTTP."
 
 
+class SlowDown(S3Error):
+    status = 503
+    default_message = "Please reduce your request rate."
+
+
 class ServiceUnavailable(S3Error):
     status = 503
     default_message = "The upstream store cannot be reached. Please try again."

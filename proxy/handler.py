@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -24,7 +25,7 @@ from aiohttp import web
 from . import addressing, body, checksums, errors, sigv4
 from .authorization import MAX_XML_BYTES, Authorizer, delete_body, delete_result
 from .config import Config
-from .identity import Authenticator, Principal
+from .identity import Authenticated, Authenticator, Principal
 from .metrics import Metrics
 from .operations import Operation, classify, resource_arn
 from .upstream import (
@@ -101,6 +102,27 @@ class Outbound:
         )
 
 
+class CallerLimit:
+    """At most ``limit`` requests at once per caller, so that no one caller
+    can take every connection to the store."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.counts: dict[str, int] = {}
+
+    @contextlib.contextmanager
+    def admit(self, caller: str) -> Iterator[None]:
+        if self.counts.get(caller, 0) >= self.limit:
+            raise errors.SlowDown()
+        self.counts[caller] = self.counts.get(caller, 0) + 1
+        try:
+            yield
+        finally:
+            self.counts[caller] -= 1
+            if not self.counts[caller]:
+                del self.counts[caller]
+
+
 class ProxyHandler:
     """Handles every S3 request on the listener."""
 
@@ -115,6 +137,7 @@ class ProxyHandler:
         self.config = config
         self.authenticator = authenticator
         self.authorizer = authorizer
+        self.in_flight = CallerLimit(config.listen.max_requests_per_caller)
         self.upstream = upstream
         self.metrics = metrics
 
@@ -150,7 +173,15 @@ class ProxyHandler:
         principal = exchange.principal = authenticated.principal
         exchange.auth_outcome = "success"
         exchange.payload_mode = _payload_mode(authenticated.auth)
+        with self.in_flight.admit(principal.describe()):
+            return await self._serve(request, exchange, authenticated)
 
+    async def _serve(
+        self, request: web.Request, exchange: Exchange, authenticated: Authenticated
+    ) -> web.StreamResponse:
+        """Everything after authentication: authorize, then forward."""
+        principal = authenticated.principal
+        path, _, query = request.raw_path.partition("?")
         listen = self.config.listen
         target = addressing.target_of(
             path, request.host, listen.path_prefix, listen.virtual_host_base

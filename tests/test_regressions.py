@@ -154,3 +154,38 @@ def test_malformed_http_is_logged_in_one_line(impatient_proxy: RunningProxy) -> 
     log = impatient_proxy.process.log()
     assert "Traceback" not in log
     assert "eeeeeeee" not in log
+
+
+@pytest.fixture
+def narrow_proxy(gate: GateProcess) -> Iterator[RunningProxy]:
+    running = start_proxy(
+        gate,
+        listen={"max_requests_per_caller": 2, "client_idle_timeout_seconds": 5},
+    )
+    yield running
+    running.process.stop()
+
+
+def test_one_caller_cannot_take_every_connection(
+    narrow_proxy: RunningProxy, bucket: str
+) -> None:
+    creds = narrow_proxy.credentials
+    parts = urlsplit(narrow_proxy.endpoint)
+    stalled = []
+    for index in range(2):
+        url = f"{narrow_proxy.endpoint}/{bucket}/stalled-{index}"
+        headers = sign("PUT", url, creds.access_key_id, creds.secret_access_key,
+                       body=b"x" * 1000)  # fmt: skip
+        head = f"PUT {urlsplit(url).path} HTTP/1.1\r\n" + "".join(
+            f"{name}: {value}\r\n" for name, value in headers.items()
+        )
+        conn = socket.create_connection((parts.hostname, parts.port), timeout=10)
+        conn.sendall(head.encode() + b"Content-Length: 1000\r\n\r\n" + b"x")
+        stalled.append(conn)
+    time.sleep(0.5)
+    url = f"{narrow_proxy.endpoint}/{bucket}/third"
+    third = send("GET", url, sign("GET", url, creds.access_key_id,
+                                  creds.secret_access_key))  # fmt: skip
+    assert (third.status, third.code) == (503, "SlowDown")
+    for conn in stalled:
+        conn.close()
