@@ -5,42 +5,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Credentials, RunningProxy
+from tests.clients import aws
+from tests.conftest import RunningProxy
 
 pytestmark = pytest.mark.skipif(not shutil.which("aws"), reason="AWS CLI missing")
-
-
-def aws(creds: Credentials, home: Path, *args: str) -> str:
-    config = home / "config"
-    config.write_text(
-        f"[default]\nregion = {creds.region}\ns3 =\n    signature_version = s3v4\n"
-    )
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("AWS_")
-    }
-    env |= {
-        "AWS_ACCESS_KEY_ID": creds.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
-        "AWS_CONFIG_FILE": str(config),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "none"),
-    }
-    if creds.session_token:
-        env["AWS_SESSION_TOKEN"] = creds.session_token
-    done = subprocess.run(
-        ["aws", "--endpoint-url", creds.endpoint, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def test_cli_round_trip(

@@ -770,7 +770,7 @@ REFUSALS: list[tuple[str, Callable[[Keys], str], type[errors.S3Error], str]] = [
         "sub-not-a-string",
         lambda k: jwt.encode(session_claims(sub=42), k.secret, "HS256"),
         errors.InvalidToken,
-        "the token is not valid",
+        "the token's sub claim must be a string",
     ),
     (
         "tampered-payload",
