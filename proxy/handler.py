@@ -72,6 +72,19 @@ class Exchange:
     payload_mode: str = "-"
 
 
+# The client's headers that describe a body the proxy replaced by its own.
+REPLACED_BODY_HEADERS = frozenset(
+    {
+        "content-md5",
+        "content-encoding",
+        "x-amz-trailer",
+        "x-amz-decoded-content-length",
+        "x-amz-sdk-checksum-algorithm",
+        *(checksums.header_for_algorithm(a) for a in checksums.ALGORITHMS),
+    }
+)
+
+
 @dataclass
 class Outbound:
     """A request on its way to the store, with the body it will carry."""
@@ -90,15 +103,9 @@ class Outbound:
             len(document),
             upstream_payload_hash=hashlib.sha256(document).hexdigest(),
         )
-        checksum_headers = {
-            "content-md5",
-            *(checksums.header_for_algorithm(a) for a in checksums.ALGORITHMS),
-            "x-amz-sdk-checksum-algorithm",
-        }
         md5 = base64.b64encode(hashlib.md5(document, usedforsecurity=False).digest())
         self.framing = body.Framing(
-            self.framing.drop | checksum_headers,
-            (*self.framing.add, ("Content-MD5", md5.decode())),
+            REPLACED_BODY_HEADERS, (("Content-MD5", md5.decode()),)
         )
 
 
@@ -245,6 +252,12 @@ class ProxyHandler:
             headers,
             payload.upstream_payload_hash,
         )
+        if not payload.upstream_length:
+            # Nothing goes up, but what came in is checked all the same: an
+            # empty body against its hash, an aws-chunked one against its
+            # chunk signatures.
+            async for _ in payload:
+                pass
         try:
             return await self._send(signed, payload)
         except errors.S3Error as error:
@@ -302,9 +315,8 @@ class ProxyHandler:
         try:
             async with asyncio.timeout(idle) as deadline:
                 payload.on_progress = lambda: deadline.reschedule(loop.time() + idle)
-                return await self.upstream.send(
-                    outbound, payload if payload.upstream_length else None
-                )
+                data = payload if payload.upstream_length else None
+                return await self.upstream.send(outbound, data)
         except TimeoutError as error:
             raise errors.GatewayTimeout() from error
 
@@ -447,9 +459,7 @@ async def _read_whole(payload: body.BodyStream, limit: int) -> bytes:
     """A small body, read whole and checked (``DeleteObjects``)."""
     if payload.length > limit:
         raise errors.MaxMessageLengthExceeded()
-    if payload.length == 0:
-        payload.finish()
-        return b""
+    payload.encoder = None  # the payload itself, not framed for the store
     return b"".join([piece async for piece in payload])
 
 

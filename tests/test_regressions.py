@@ -17,7 +17,15 @@ from urllib.parse import urlsplit
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import BUCKET, PROJECT_REF, RunningProxy, Users, start_proxy
+from tests.chunked_client import CRC, SIGNED, UNSIGNED_TRAILER, crc32, prepare
+from tests.conftest import (
+    BUCKET,
+    PROJECT_REF,
+    Credentials,
+    RunningProxy,
+    Users,
+    start_proxy,
+)
 from tests.rawclient import send, sign
 from tests.servers import GateProcess
 
@@ -26,8 +34,15 @@ def session_send(
     users: Users, method: str, path: str, body: bytes = b"", **headers: str
 ) -> Any:
     url = users.running.endpoint + path
-    signed = sign(method, url, PROJECT_REF, users.anon_key, body=body,
-                  token=users.token("A"), headers=headers)  # fmt: skip
+    signed = sign(
+        method,
+        url,
+        PROJECT_REF,
+        users.anon_key,
+        body=body,
+        token=users.token("A"),
+        headers=headers,
+    )
     return send(method, url, signed, body)
 
 
@@ -61,8 +76,9 @@ def test_virtual_host_bucket_cannot_smuggle_a_subresource(gate: GateProcess) -> 
 
 def delete_body(users: Users, document: bytes) -> Any:
     md5 = base64.b64encode(hashlib.md5(document).digest()).decode()
-    return session_send(users, "POST", f"/{BUCKET}?delete", document,
-                        **{"Content-MD5": md5})  # fmt: skip
+    return session_send(
+        users, "POST", f"/{BUCKET}?delete", document, **{"Content-MD5": md5}
+    )
 
 
 @pytest.mark.parametrize(
@@ -78,9 +94,15 @@ def delete_body(users: Users, document: bytes) -> Any:
         '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE d [<!ENTITY e "B">]>'
         "<Delete><Object><Key>&e;</Key></Object></Delete>".encode("utf-16"),
     ],
-    ids=["foreign-namespace", "two-keys", "nested", "foreign-version", "unknown",
-         "utf16-doctype"],
-)  # fmt: skip
+    ids=[
+        "foreign-namespace",
+        "two-keys",
+        "nested",
+        "foreign-version",
+        "unknown",
+        "utf16-doctype",
+    ],
+)
 def test_delete_body_that_a_store_could_read_differently_is_refused(
     users: Users, direct: Any, document: bytes
 ) -> None:
@@ -105,8 +127,9 @@ def test_underscore_headers_never_reach_the_store(
     a = users.client("A")
     a.put_object(Bucket=BUCKET, Key="A/source", Body=b"s")
     url = f"{users.running.endpoint}/{BUCKET}/A/target"
-    headers = sign("PUT", url, PROJECT_REF, users.anon_key, body=b"t",
-                   token=users.token("A"))  # fmt: skip
+    headers = sign(
+        "PUT", url, PROJECT_REF, users.anon_key, body=b"t", token=users.token("A")
+    )
     headers["x_amz_copy_source"] = f"/{BUCKET}/B/secret.txt"
     send("PUT", url, headers, b"t")
     last = gate.recorded()[-1]["headers"]
@@ -126,8 +149,7 @@ def test_slow_uploader_is_cut_off(
     creds = impatient_proxy.credentials
     url = f"{impatient_proxy.endpoint}/{bucket}/slow"
     body = b"s" * 100_000
-    headers = sign("PUT", url, creds.access_key_id, creds.secret_access_key,
-                   body=body)  # fmt: skip
+    headers = sign("PUT", url, creds.access_key_id, creds.secret_access_key, body=body)
     headers["Content-Length"] = str(len(body))
     parts = urlsplit(url)
     with socket.create_connection((parts.hostname, parts.port), timeout=15) as conn:
@@ -174,8 +196,9 @@ def test_one_caller_cannot_take_every_connection(
     stalled = []
     for index in range(2):
         url = f"{narrow_proxy.endpoint}/{bucket}/stalled-{index}"
-        headers = sign("PUT", url, creds.access_key_id, creds.secret_access_key,
-                       body=b"x" * 1000)  # fmt: skip
+        headers = sign(
+            "PUT", url, creds.access_key_id, creds.secret_access_key, body=b"x" * 1000
+        )
         head = f"PUT {urlsplit(url).path} HTTP/1.1\r\n" + "".join(
             f"{name}: {value}\r\n" for name, value in headers.items()
         )
@@ -184,8 +207,68 @@ def test_one_caller_cannot_take_every_connection(
         stalled.append(conn)
     time.sleep(0.5)
     url = f"{narrow_proxy.endpoint}/{bucket}/third"
-    third = send("GET", url, sign("GET", url, creds.access_key_id,
-                                  creds.secret_access_key))  # fmt: skip
+    third = send(
+        "GET", url, sign("GET", url, creds.access_key_id, creds.secret_access_key)
+    )
     assert (third.status, third.code) == (503, "SlowDown")
     for conn in stalled:
         conn.close()
+
+
+def test_empty_body_is_checked_against_its_signed_hash(
+    proxy: RunningProxy, direct: Any, bucket: str
+) -> None:
+    creds = proxy.credentials
+    url = f"{proxy.endpoint}/{bucket}/empty"
+    headers = sign(
+        "PUT",
+        url,
+        creds.access_key_id,
+        creds.secret_access_key,
+        body=b"not what is sent",
+    )
+    answer = send("PUT", url, headers, b"")
+    assert (answer.status, answer.code) == (400, "XAmzContentSHA256Mismatch")
+    with pytest.raises(ClientError):
+        direct.head_object(Bucket=bucket, Key="empty")
+
+
+@pytest.fixture
+def decoding_proxy(gate: GateProcess) -> Iterator[RunningProxy]:
+    running = start_proxy(gate, upstream={"checksum_trailers": "decode"})
+    yield running
+    running.process.stop()
+
+
+def test_empty_chunked_body_is_checked_before_anything_is_stored(
+    decoding_proxy: RunningProxy, direct: Any, bucket: str
+) -> None:
+    prepared = prepare(decoding_proxy, f"/{bucket}/empty-chunked", SIGNED, 0)
+    wire = prepared.body(SIGNED, [], tamper="final-signature")
+    answer = send("PUT", prepared.url, prepared.headers, wire)
+    assert (answer.status, answer.code) == (403, "SignatureDoesNotMatch")
+    with pytest.raises(ClientError):
+        direct.head_object(Bucket=bucket, Key="empty-chunked")
+
+
+def test_chunked_delete_body_is_rebuilt_without_its_framing(
+    users: Users, direct: Any
+) -> None:
+    users.client("A").put_object(Bucket=BUCKET, Key="A/chunked-delete", Body=b"d")
+    document = b"<Delete><Object><Key>A/chunked-delete</Key></Object></Delete>"
+    session = Credentials(users.running.endpoint, PROJECT_REF, users.anon_key)
+    prepared = prepare(
+        users.running,
+        f"/{BUCKET}?delete",
+        UNSIGNED_TRAILER,
+        len(document),
+        trailers=[CRC],
+        credentials=session,
+        method="POST",
+        extra={"x-amz-security-token": users.token("A")},
+    )
+    wire = prepared.body(UNSIGNED_TRAILER, [document], [(CRC, crc32(document))])
+    answer = send("POST", prepared.url, prepared.headers, wire)
+    assert answer.status == 200, answer.body
+    with pytest.raises(ClientError):
+        direct.head_object(Bucket=BUCKET, Key="A/chunked-delete")
