@@ -110,7 +110,7 @@ def test_copy_object(s3: Any, direct: Any, bucket: str) -> None:
 
 
 def test_multipart_upload_of_three_parts(s3: Any, direct: Any, bucket: str) -> None:
-    parts_data = [os.urandom(5 * MIB), os.urandom(5 * MIB), os.urandom(MIB)]
+    parts_data = [os.urandom(5 * MIB) for _ in range(3)]
     upload = s3.create_multipart_upload(Bucket=bucket, Key="big/object")
     parts = []
     for number, data in enumerate(parts_data, start=1):
