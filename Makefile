@@ -4,7 +4,7 @@ PYTHON ?= python3
 COVERAGE = --cov=proxy.sigv4 --cov=proxy.tokens --cov=proxy.policy \
 	--cov-branch --cov-report=term --cov-fail-under=100
 
-.PHONY: demo test test-tools lint
+.PHONY: demo test test-tools
 
 demo:
 	$(PYTHON) -m pip install --quiet '.[demo]'
@@ -13,6 +13,7 @@ demo:
 test: test-tools
 	$(PYTHON) -m pip install --quiet -e '.[test]'
 	$(PYTHON) -m ruff check proxy tests
+	$(PYTHON) -m ruff format --check proxy tests
 	$(PYTHON) -m mypy
 	$(PYTHON) -m pytest -ra $(COVERAGE)
 
