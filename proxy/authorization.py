@@ -98,7 +98,7 @@ class Authorizer:
         decision = self.policies.evaluate(principal.claims, action, resource, context)
         log.log(
             logging.DEBUG if decision.allowed else logging.INFO,
-            "%s %s on %s for %s: %s",
+            "%s %s on %a for %s: %s",
             "allowed" if decision.allowed else "denied",
             action,
             resource,
@@ -108,17 +108,22 @@ class Authorizer:
         return decision
 
     def split_delete(
-        self, principal: Principal, bucket: str, document: bytes
+        self, principal: Principal, operation: Operation, document: bytes
     ) -> DeleteSplit:
-        """Decide every key of a ``DeleteObjects`` body on its own."""
+        """Decide every key of a ``DeleteObjects`` body on its own.
+
+        Each key needs the delete action and every extra action the request's
+        headers call for (``s3:BypassGovernanceRetention``) on its own ARN.
+        """
         objects, quiet = parse_delete(document)
         if principal.full_access:
             return DeleteSplit(objects, [], quiet)
         allowed, denied = [], []
         for item in objects:
             action = "s3:DeleteObjectVersion" if item.version_id else "s3:DeleteObject"
-            arn = resource_arn(bucket, item.key)
-            if self.decide(principal, action, arn).allowed:
+            arn = resource_arn(operation.bucket, item.key)
+            actions = (action, *operation.extra_actions)
+            if all(self.decide(principal, a, arn).allowed for a in actions):
                 allowed.append(item)
             else:
                 denied.append(item)

@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from multidict import MultiMapping
+
 from . import checksums, errors, sigv4
 from .chunked import CHUNKED_MODES, ChunkedDecoder
 
@@ -217,11 +219,11 @@ def plan(
 
 def _header_checks(headers: Mapping[str, str]) -> list[DigestCheck]:
     found = []
-    md5 = headers.get("Content-MD5")
+    md5 = _one(headers, "Content-MD5")
     if md5 is not None:
         found.append(content_md5_check(md5))
     for algorithm in checksums.ALGORITHMS:
-        value = headers.get(checksums.header_for_algorithm(algorithm))
+        value = _one(headers, checksums.header_for_algorithm(algorithm))
         if value is not None:
             found.append(checksum_check(algorithm, value))
     return found
@@ -237,7 +239,7 @@ def _plan_chunked(
     decoded_length = _decoded_length(headers)
     trailers = [
         name.strip().lower()
-        for name in headers.get("x-amz-trailer", "").split(",")
+        for name in (_one(headers, "x-amz-trailer") or "").split(",")
         if name.strip()
     ]
     decoder = ChunkedDecoder(
@@ -269,14 +271,23 @@ def _plan_chunked(
 
 
 def _decoded_length(headers: Mapping[str, str]) -> int:
-    value = headers.get("x-amz-decoded-content-length")
+    value = _one(headers, "x-amz-decoded-content-length")
     if value is None:
         raise errors.MissingContentLength(
             "An aws-chunked body needs the x-amz-decoded-content-length header."
         )
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
         raise errors.InvalidArgument("x-amz-decoded-content-length is not a number.")
     return int(value)
+
+
+def _one(headers: Mapping[str, str], name: str) -> str | None:
+    """A header that may be given once; twice is refused, since a store might
+    read the other value than the one the proxy checked."""
+    values = headers.getall(name, []) if isinstance(headers, MultiMapping) else []
+    if len(values) > 1:
+        raise errors.InvalidArgument(f"The {name} header is given more than once.")
+    return headers.get(name)
 
 
 def _trailer_checks(trailers: list[str]) -> dict[str, DigestCheck]:

@@ -10,6 +10,7 @@ collected and reported together, each naming its field.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -297,9 +298,11 @@ class Config:
         found = []
         for section in dataclasses.fields(self):
             found += getattr(self, section.name).problems(section.name)
-        if self.admin.enabled and (self.admin.host, self.admin.port) == (
-            self.listen.host,
-            self.listen.port,
+        if (
+            self.admin.enabled
+            and self.admin.port != 0
+            and (self.admin.host, self.admin.port)
+            == (self.listen.host, self.listen.port)
         ):
             found.append("admin.port: must differ from listen.port")
         key_ids = {key.access_key_id for key in self.auth.keys}
@@ -363,7 +366,10 @@ def _read_yaml(path: str | os.PathLike[str] | None, problems: list[str]) -> Any:
         problems.append(f"{path}: cannot be read ({error.strerror})")
         return {}
     except yaml.YAMLError as error:
-        problems.append(f"{path}: is not valid YAML ({error})")
+        # The message quotes the offending line, which may hold a secret.
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problems.append(f"{path}: is not valid YAML{where}")
         return {}
     if document is None:
         return {}
@@ -492,14 +498,18 @@ def _coerce_scalar(hint: Any, value: Any, path: str, problems: list[str]) -> Any
         try:
             if isinstance(value, bool):
                 raise ValueError(value)
-            return hint(value)
-        except (TypeError, ValueError):
+            number = hint(value)
+            if not math.isfinite(number):
+                raise ValueError(value)
+            return number
+        except (TypeError, ValueError, OverflowError):
             problems.append(f"{path}: must be a number")
             return hint()
-    if isinstance(value, dict | list):
-        problems.append(f"{path}: must be a single value")
+    if not isinstance(value, str):
+        # YAML reads 0x1f or 1e5 as numbers: a key or secret would change.
+        problems.append(f"{path}: must be a string (quote it)")
         return ""
-    return str(value)
+    return value
 
 
 def _read_text(path: str) -> str:

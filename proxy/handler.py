@@ -25,7 +25,7 @@ from aiohttp import web
 from . import addressing, body, checksums, errors, sigv4
 from .authorization import MAX_XML_BYTES, Authorizer, delete_body, delete_result
 from .config import Config
-from .identity import Authenticated, Authenticator, Principal
+from .identity import Authenticated, Authenticator, AuthMode, Principal
 from .metrics import Metrics
 from .operations import Operation, classify, resource_arn
 from .upstream import (
@@ -180,7 +180,7 @@ class ProxyHandler:
         principal = exchange.principal = authenticated.principal
         exchange.auth_outcome = "success"
         exchange.payload_mode = _payload_mode(authenticated.auth)
-        with self.in_flight.admit(principal.describe()):
+        with self.in_flight.admit(_caller(principal, request)):
             return await self._serve(request, exchange, authenticated)
 
     async def _serve(
@@ -193,13 +193,15 @@ class ProxyHandler:
         target = addressing.target_of(
             path, request.host, listen.path_prefix, listen.virtual_host_base
         )
+        pairs = addressing.query_pairs(query)
         operation = exchange.operation = classify(
-            request.method,
-            target.bucket,
-            target.key,
-            addressing.query_pairs(query),
-            request.headers,
+            request.method, target.bucket, target.key, pairs, request.headers
         )
+        if principal.mode is AuthMode.ANONYMOUS and _overrides_response(pairs):
+            raise errors.InvalidRequest(
+                "Request specific response headers cannot be used for anonymous "
+                "GET requests."
+            )
         special = SPECIAL_OPERATIONS.get(operation.name)
         if special is None:
             self._authorize(principal, operation)
@@ -269,10 +271,10 @@ class ProxyHandler:
 
     async def _delete_objects(self, outbound: Outbound) -> web.StreamResponse:
         """``DeleteObjects``: each key is authorized, denied keys never go up."""
-        principal, bucket = outbound.exchange.principal, outbound.target.bucket
-        assert principal is not None and bucket is not None
+        principal, operation = outbound.exchange.principal, outbound.exchange.operation
+        assert principal is not None and operation is not None
         document = await _read_whole(outbound.payload, MAX_XML_BYTES)
-        split = self.authorizer.split_delete(principal, bucket, document)
+        split = self.authorizer.split_delete(principal, operation, document)
         if not split.allowed:
             return _xml_response(outbound, delete_result(split, None))
         outbound.replace_body(delete_body(split))
@@ -324,27 +326,36 @@ class ProxyHandler:
         self, outbound: Outbound, upstream: aiohttp.ClientResponse
     ) -> web.StreamResponse:
         request, exchange = outbound.request, outbound.exchange
+        if upstream.status < 200:
+            raise errors.BadGateway("The store answered with an interim status.")
         response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-        for name, value in response_headers(upstream):
+        prefix = self.config.claim_headers.prefix
+        for name, value in response_headers(upstream, prefix):
             response.headers.add(name, value)
         exchange.status = upstream.status
         await response.prepare(request)
+        idle = self.config.listen.client_idle_timeout_seconds
         try:
             async for chunk in upstream.content.iter_any():
-                await response.write(chunk)
+                # A client that reads nothing for the idle timeout is let go,
+                # so that it cannot hold a connection to the store.
+                async with asyncio.timeout(idle):
+                    await response.write(chunk)
                 exchange.sent += len(chunk)
             await response.write_eof()
-        except (aiohttp.ClientError, TimeoutError) as error:
+        except (aiohttp.ClientError, TimeoutError, ConnectionError) as error:
             log.warning(
-                "request %s: upstream response broke off after %d bytes: %s",
+                "request %s: the response broke off after %d bytes: %s",
                 exchange.request_id,
                 exchange.sent,
                 type(error).__name__,
             )
-            exchange.error_code = "UpstreamResponseBrokenOff"
+            exchange.error_code = "ResponseBrokenOff"
             response.force_close()
             if request.transport is not None:
-                request.transport.close()
+                # abort, not close: close would first flush what the client
+                # is not reading.
+                request.transport.abort()
         return response
 
     def _refuse(
@@ -425,6 +436,17 @@ SPECIAL_OPERATIONS: dict[str, SpecialHandler] = {
 }
 
 
+def _overrides_response(pairs: list[tuple[str, str]]) -> bool:
+    return any(name.lower().startswith("response-") for name, _ in pairs)
+
+
+def _caller(principal: Principal, request: web.Request) -> str:
+    """Whom the in-flight limit counts: the principal, or an anonymous address."""
+    if principal.mode is AuthMode.ANONYMOUS:
+        return f"anonymous@{request.remote}"
+    return principal.describe()
+
+
 def _payload_mode(auth: sigv4.SignedRequestAuth | None) -> str:
     """The payload mode for the access log; a signed hash is just "sha256"."""
     if auth is None:
@@ -464,10 +486,13 @@ async def _read_whole(payload: body.BodyStream, limit: int) -> bytes:
 
 
 async def _read_bounded(upstream: aiohttp.ClientResponse, limit: int) -> bytes:
-    data = await upstream.content.read(limit + 1)
-    if len(data) > limit:
-        raise errors.BadGateway("The store's answer is too large to filter.")
-    return data
+    """The store's whole answer, up to ``limit`` bytes."""
+    data = bytearray()
+    async for chunk in upstream.content.iter_any():
+        data += chunk
+        if len(data) > limit:
+            raise errors.BadGateway("The store's answer is too large to filter.")
+    return bytes(data)
 
 
 async def _single(document: bytes) -> AsyncIterator[bytes]:

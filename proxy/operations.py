@@ -133,6 +133,7 @@ _COPY = frozenset({"copy"})
 _PART = frozenset({"part"})
 _PART_COPY = frozenset({"part", "copy"})
 _ID = frozenset({"id"})
+_NAMED = frozenset({"named"})
 
 # fmt: off
 _SERVICE_RULES = (
@@ -263,6 +264,9 @@ _BUCKET_RULES = (
     _Rule("PUT", "metadataJournalTable",
           "UpdateBucketMetadataJournalTableConfiguration",
           "s3:UpdateBucketMetadataJournalTableConfiguration"),
+    _Rule("PUT", "metadataAnnotationTable",
+          "UpdateBucketMetadataAnnotationTableConfiguration",
+          "s3:UpdateBucketMetadataAnnotationTableConfiguration"),
     _Rule("GET", "abac", "GetBucketAbac", "s3:GetBucketAbac"),
     _Rule("PUT", "abac", "PutBucketAbac", "s3:PutBucketAbac"),
     _Rule("GET", "session", "CreateSession", None),
@@ -290,6 +294,13 @@ _OBJECT_RULES = (
           "s3:PutObjectRetention", extras="bypass"),
     _Rule("GET", "legal-hold", "GetObjectLegalHold", "s3:GetObjectLegalHold"),
     _Rule("PUT", "legal-hold", "PutObjectLegalHold", "s3:PutObjectLegalHold"),
+    _Rule("GET", "annotation", "ListObjectAnnotations", "s3:ListObjectAnnotations"),
+    _Rule("GET", "annotation", "GetObjectAnnotation", "s3:GetObjectAnnotation",
+          needs=_NAMED),
+    _Rule("PUT", "annotation", "PutObjectAnnotation", "s3:PutObjectAnnotation",
+          needs=_NAMED),
+    _Rule("DELETE", "annotation", "DeleteObjectAnnotation",
+          "s3:DeleteObjectAnnotation", needs=_NAMED),
     _Rule("POST", "restore", "RestoreObject", "s3:RestoreObject"),
     _Rule("POST", "select", "SelectObjectContent", "s3:GetObject"),
     _Rule("GET", "torrent", "GetObjectTorrent",
@@ -385,6 +396,8 @@ _VALUED_SUBRESOURCES = frozenset({"list-type"})
 # prefix.
 _PARAMETERS = frozenset(
     {
+        "annotation-prefix",
+        "annotationName",
         "bucket-region",
         "continuation-token",
         "delimiter",
@@ -393,6 +406,7 @@ _PARAMETERS = frozenset(
         "id",
         "key-marker",
         "marker",
+        "max-annotation-results",
         "max-buckets",
         "max-directory-buckets",
         "max-keys",
@@ -526,6 +540,7 @@ def _traits(request: _Request) -> frozenset[str]:
         "copy": _COPY_SOURCE in request.headers,
         "part": "partNumber" in request.query,
         "id": "id" in request.query,
+        "named": "annotationName" in request.query,
     }
     return frozenset(trait for trait, present in traits.items() if present)
 

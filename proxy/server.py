@@ -96,7 +96,7 @@ class ProxyServer:
         listen = self.config.listen
         app = web.Application(handler_args=self._parser_settings())
         app.router.add_route(
-            "*", "/{tail:.*}", self.handler, expect_handler=_no_automatic_continue
+            "*", r"/{tail:[\s\S]*}", self.handler, expect_handler=_no_automatic_continue
         )
         tls = self._tls_context()
         port = await self._serve(app, listen.host, listen.port, tls)

@@ -146,7 +146,7 @@ class TokenSettings:
         url = self.jwks_url
         return [
             ("max_token_bytes", self.max_token_bytes > 0, "> 0"),
-            ("leeway_seconds", self.leeway_seconds >= 0, ">= 0"),
+            ("leeway_seconds", 0 <= self.leeway_seconds <= 300, "0 to 300"),
             ("jwks_refresh_seconds", self.jwks_refresh_seconds > 0, "> 0"),
             ("jwks_min_refetch_seconds", self.jwks_min_refetch_seconds >= 0, ">= 0"),
             ("jwks_timeout_seconds", self.jwks_timeout_seconds > 0, "> 0"),

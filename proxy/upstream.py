@@ -239,10 +239,25 @@ class Upstream:
             ) from error
 
 
-def response_headers(upstream: aiohttp.ClientResponse) -> list[tuple[str, str]]:
-    """The store's response headers that go back to the client."""
+def response_headers(
+    upstream: aiohttp.ClientResponse, claim_prefix: str
+) -> list[tuple[str, str]]:
+    """The store's response headers that go back to the client.
+
+    Hop-by-hop headers (and those the store's ``Connection`` names) stay
+    here, and so do headers in the proxy's claim namespace.
+    """
+    pairs = list(upstream.headers.items())
+    named = {
+        header_key(token.strip())
+        for name, value in pairs
+        if header_key(name) == "connection"
+        for token in value.split(",")
+    }
+    prefix = header_key(claim_prefix)
     return [
         (name, value)
-        for name, value in upstream.headers.items()
-        if header_key(name) not in HOP_BY_HOP
+        for name, value in pairs
+        if header_key(name) not in HOP_BY_HOP | named
+        and not header_key(name).startswith(prefix)
     ]

@@ -154,7 +154,7 @@ async def serve(args: argparse.Namespace) -> web.AppRunner:
             "auto_decompress": False,
         }
     )
-    app.router.add_route("*", "/{tail:.*}", gate.handle)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", gate.handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", args.port).start()

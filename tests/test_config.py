@@ -243,3 +243,38 @@ def test_explain_command(tmp_path: Path) -> None:
     assert other.returncode == 1
     assert "DENY: no statement allowed it" in other.stdout
     assert "CopyObject" in other.stdout
+
+
+def test_numbers_must_be_finite(tmp_path: Path) -> None:
+    document = {**MINIMAL, "listen": {"client_idle_timeout_seconds": float("nan")}}
+    found = problems_of(tmp_path, document)
+    assert "listen.client_idle_timeout_seconds: must be a number" in found
+
+
+def test_a_yaml_error_does_not_echo_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text('upstream:\n  secret_access_key: "SUPERSECRETVALUE123\n  x: [\n')
+    with pytest.raises(ConfigError) as invalid:
+        load_config(path, {})
+    assert len(invalid.value.problems) == 1
+    assert "SUPERSECRET" not in str(invalid.value)
+    assert "line" in invalid.value.problems[0]
+
+
+def test_secrets_that_yaml_reads_as_numbers_must_be_quoted(tmp_path: Path) -> None:
+    path = tmp_path / "hex.yaml"
+    path.write_text(
+        "upstream:\n  endpoint: http://127.0.0.1:9000\n  access_key_id: store\n"
+        "  secret_access_key: 0x1234567890abcdef\n"
+    )
+    with pytest.raises(ConfigError) as invalid:
+        load_config(path, {})
+    assert "upstream.secret_access_key: must be a string (quote it)" in (
+        invalid.value.problems
+    )
+    assert "1311768467294899695" not in str(invalid.value)
+
+
+def test_both_listeners_may_take_any_free_port(tmp_path: Path) -> None:
+    document = {**MINIMAL, "listen": {"port": 0}, "admin": {"port": 0}}
+    assert load_config(write(tmp_path, document), {}).admin.port == 0

@@ -180,6 +180,12 @@ CASES = [
         "s3:GetObject"),
     req("restore", "POST", "/b/k?restore&versionId=v", "RestoreObject",
         "s3:RestoreObject"),
+    req("annotations", "GET", "/b/k?annotation", "ListObjectAnnotations",
+        "s3:ListObjectAnnotations"),
+    req("annotation", "GET", "/b/k?annotation&annotationName=n",
+        "GetObjectAnnotation", "s3:GetObjectAnnotation"),
+    req("put-annotation", "PUT", "/b/k?annotation&annotationName=n",
+        "PutObjectAnnotation", "s3:PutObjectAnnotation"),
     # object level: writing
     req("put", "PUT", "/b/k", "PutObject", "s3:PutObject"),
     req("put-acl-header", "PUT", "/b/k", "PutObject", "s3:PutObject",
@@ -544,6 +550,12 @@ EXPECTED_ACTIONS: dict[str, tuple[str | None, str | None]] = {
     "PutPublicAccessBlock": ("s3:PutBucketPublicAccessBlock", None),
     "RenameObject": (None, None),  # refused on purpose: a second key, in a header
     "RestoreObject": ("s3:RestoreObject", "s3:RestoreObject"),
+    "ListObjectAnnotations": ("s3:ListObjectAnnotations", None),
+    "GetObjectAnnotation": ("s3:GetObjectAnnotation", None),
+    "PutObjectAnnotation": ("s3:PutObjectAnnotation", None),
+    "DeleteObjectAnnotation": ("s3:DeleteObjectAnnotation", None),
+    "UpdateBucketMetadataAnnotationTableConfiguration": (
+        "s3:UpdateBucketMetadataAnnotationTableConfiguration", None),
     "SelectObjectContent": ("s3:GetObject", None),
     "UpdateBucketMetadataInventoryTableConfiguration": (
         "s3:UpdateBucketMetadataInventoryTableConfiguration", None),

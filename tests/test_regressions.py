@@ -7,6 +7,7 @@ policy, through the ``users`` fixture of conftest.py.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import socket
 import time
@@ -272,3 +273,95 @@ def test_chunked_delete_body_is_rebuilt_without_its_framing(
     assert answer.status == 200, answer.body
     with pytest.raises(ClientError):
         direct.head_object(Bucket=BUCKET, Key="A/chunked-delete")
+
+
+def test_batch_delete_needs_bypass_governance_like_a_single_delete(
+    users: Users, direct: Any
+) -> None:
+    a = users.client("A")
+    a.put_object(Bucket=BUCKET, Key="A/locked", Body=b"l")
+    answer = a.delete_objects(
+        Bucket=BUCKET,
+        Delete={"Objects": [{"Key": "A/locked"}]},
+        BypassGovernanceRetention=True,
+    )
+    assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [
+        ("A/locked", "AccessDenied")
+    ]
+    direct.head_object(Bucket=BUCKET, Key="A/locked")
+
+
+def test_large_delete_result_is_merged_whole(users: Users, direct: Any) -> None:
+    a = users.client("A")
+    keys = [f"A/{'long-name-' * 20}{index:04}" for index in range(300)]
+    for key in keys:
+        direct.put_object(Bucket=BUCKET, Key=key, Body=b"")
+    objects = [{"Key": key} for key in keys] + [{"Key": "B/secret.txt"}]
+    answer = a.delete_objects(Bucket=BUCKET, Delete={"Objects": objects})
+    assert len(answer["Deleted"]) == len(keys)
+    assert [e["Key"] for e in answer["Errors"]] == ["B/secret.txt"]
+
+
+def test_slow_downloader_is_let_go(
+    impatient_proxy: RunningProxy, direct: Any, bucket: str
+) -> None:
+    size = 32 * 1024 * 1024
+    direct.put_object(Bucket=bucket, Key="big", Body=b"d" * size)
+    creds = impatient_proxy.credentials
+    url = f"{impatient_proxy.endpoint}/{bucket}/big"
+    headers = sign("GET", url, creds.access_key_id, creds.secret_access_key)
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=20) as conn:
+        head = f"GET {parts.path} HTTP/1.1\r\n" + "".join(
+            f"{name}: {value}\r\n" for name, value in headers.items()
+        )
+        conn.sendall(head.encode() + b"\r\n")
+        time.sleep(4)
+        received = 0
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := conn.recv(1 << 20):
+                received += len(chunk)
+    assert received < size
+
+
+def test_decoded_length_that_is_not_ascii_digits(
+    proxy: RunningProxy, bucket: str
+) -> None:
+    prepared = prepare(proxy, f"/{bucket}/odd-length", SIGNED, 3)
+    prepared.headers["x-amz-decoded-content-length"] = "\u00b2"
+    answer = send("PUT", prepared.url, prepared.headers, b"0\r\n\r\n")
+    assert answer.status in (400, 403)
+    assert "Traceback" not in proxy.process.log()
+
+
+def test_integrity_header_given_twice_is_refused(
+    proxy: RunningProxy, direct: Any, bucket: str
+) -> None:
+    creds = proxy.credentials
+    url = f"{proxy.endpoint}/{bucket}/twice"
+    body = b"twice"
+    good = base64.b64encode(hashlib.md5(body).digest()).decode()
+    headers = sign("PUT", url, creds.access_key_id, creds.secret_access_key, body=body)
+    pairs = [*headers.items(), ("Content-MD5", good), ("Content-MD5", "AAAA")]
+    answer = send("PUT", url, pairs, body)
+    assert (answer.status, answer.code) == (400, "InvalidArgument")
+    with pytest.raises(ClientError):
+        direct.head_object(Bucket=bucket, Key="twice")
+
+
+def test_keys_with_line_breaks_reach_the_store(
+    proxy: RunningProxy, gate: GateProcess, bucket: str
+) -> None:
+    """The proxy routes them like any key (moto itself answers 404 for them)."""
+    creds = proxy.credentials
+    url = f"{proxy.endpoint}/{bucket}/line%0Abreak"
+    answer = send(
+        "PUT",
+        url,
+        sign("PUT", url, creds.access_key_id, creds.secret_access_key, body=b"nl"),
+        b"nl",
+    )
+    assert answer.headers.get("x-amz-request-id") is None or answer.status != 404
+    assert any(
+        request["raw_path"] == f"/{bucket}/line%0Abreak" for request in gate.recorded()
+    )
