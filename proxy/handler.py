@@ -37,7 +37,6 @@ from .upstream import (
 )
 
 access_log = logging.getLogger("s3_auth_proxy.access")
-auth_log = logging.getLogger("s3_auth_proxy.auth")
 log = logging.getLogger("s3_auth_proxy")
 
 READ_SIZE = 256 * 1024
@@ -400,7 +399,7 @@ def _log_access(
 ) -> None:
     who = exchange.principal.describe() if exchange.principal else "-"
     access_log.info(
-        "%s %s %s %s %d %s in=%d out=%d %.3fs who=%s payload=%s",
+        "%s %s %s %s %d %s in=%d out=%d %.3fs who=%s auth=%s payload=%s",
         exchange.request_id,
         request.remote,
         request.method,
@@ -411,6 +410,7 @@ def _log_access(
         exchange.sent,
         seconds,
         who,
+        exchange.auth_outcome,
         exchange.payload_mode,
         extra={
             "request_id": exchange.request_id,

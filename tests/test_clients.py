@@ -236,7 +236,7 @@ def matrix_servers(
 ACCESS_LINE = re.compile(
     r"s3_auth_proxy\.access \S+ \S+ (?P<method>\S+) (?P<operation>\S+) "
     r"(?P<status>\d+) (?P<error>\S+) .*?who=(?P<who>\S+)"
-    r"(?: payload=(?P<payload>\S+))?$"
+    r"(?: auth=\S+)?(?: payload=(?P<payload>\S+))?$"
 )
 
 
