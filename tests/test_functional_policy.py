@@ -220,7 +220,7 @@ def test_refusals_name_the_deciding_statement_in_the_log(users: Users) -> None:
     a = users.client("A")
     denied(a.get_object, Bucket=BUCKET, Key="B/secret.txt")
     log = users.running.process.log()
-    assert "denied s3:GetObject on arn:aws:s3:::user-files/B/secret.txt" in log
+    assert "denied s3:GetObject on 'arn:aws:s3:::user-files/B/secret.txt'" in log
     assert "no statement allowed it" in log
     metrics = users.running.process.metrics()
     assert 's3proxy_authorization_decisions_total{decision="deny"}' in metrics

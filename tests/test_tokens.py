@@ -1075,7 +1075,7 @@ class TestSettings:
 
         assert settings.problems() == [
             "max_token_bytes must be > 0",
-            "leeway_seconds must be >= 0",
+            "leeway_seconds must be 0 to 300",
             "jwks_refresh_seconds must be > 0",
             "jwks_min_refetch_seconds must be >= 0",
             "jwks_timeout_seconds must be > 0",
@@ -1083,6 +1083,11 @@ class TestSettings:
             "jwks_url must be an http or https URL",
             "hs256_secrets[1] is shorter than 32 bytes",
         ]
+
+    def test_leeway_is_bounded(self) -> None:
+        assert TokenSettings(
+            hs256_secrets=("s" * 32,), leeway_seconds=301
+        ).problems() == ["leeway_seconds must be 0 to 300"]
 
     def test_no_key_at_all(self) -> None:
         with pytest.raises(ValueError, match="no key is configured"):
