@@ -336,13 +336,12 @@ class TrailerEncoder:
     CHUNK = 64 * 1024
 
     def __init__(self, payload_length: int, checks: dict[str, DigestCheck]) -> None:
-        self.payload_length = payload_length
         self.checks = checks
+        self.wire_length = self._framed_length(payload_length)
         self._buffer = bytearray()
 
-    @property
-    def wire_length(self) -> int:
-        full, rest = divmod(self.payload_length, self.CHUNK)
+    def _framed_length(self, payload_length: int) -> int:
+        full, rest = divmod(payload_length, self.CHUNK)
         length = full * _framed(self.CHUNK) + (_framed(rest) if rest else 0)
         length += len(b"0\r\n") + len(b"\r\n")
         for name in self.checks:

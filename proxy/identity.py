@@ -138,12 +138,14 @@ class Authenticator:
             if not self.rules.allow_anonymous:
                 raise
             return Authenticated(self._anonymous(""))
-        signing_key = self._verify(method, path, query, headers, auth)
-        principal = await self._principal(auth)
+        entry = self.keyring.lookup(auth.access_key_id)
+        signing_key = self._verify(entry, method, path, query, headers, auth)
+        principal = await self._principal(entry, auth)
         return Authenticated(principal, auth, signing_key)
 
     def _verify(
         self,
+        entry: KeyEntry,
         method: str,
         path: str,
         query: str,
@@ -151,7 +153,6 @@ class Authenticator:
         auth: sigv4.SignedRequestAuth,
     ) -> bytes:
         """Check the signature against each secret the access key id may use."""
-        entry = self.keyring.lookup(auth.access_key_id)
         now = datetime.now(UTC)
         mismatch: errors.S3Error = errors.SignatureDoesNotMatch()
         for secret in entry.secrets:
@@ -171,9 +172,11 @@ class Authenticator:
                 mismatch = error
         raise mismatch
 
-    async def _principal(self, auth: sigv4.SignedRequestAuth) -> Principal:
+    async def _principal(
+        self, entry: KeyEntry, auth: sigv4.SignedRequestAuth
+    ) -> Principal:
         key_id = auth.access_key_id
-        if self.keyring.lookup(key_id).mode is AuthMode.KEY:
+        if entry.mode is AuthMode.KEY:
             return Principal(AuthMode.KEY, key_id, full_access=True)
         if auth.security_token is None:
             if self.rules.allow_anonymous:
