@@ -141,10 +141,8 @@ class Users:
 @pytest.fixture(scope="module")
 def users(gate: GateProcess, direct: Any) -> Iterator[Users]:
     anon_key, jwt_secret = new_secret(), secrets.token_urlsafe(48)
-    settings, key_id, secret = key_settings(
-        gate.endpoint,
-        gate.access_key_id,
-        gate.secret_access_key,
+    running = start_proxy(
+        gate,
         session={
             "access_key_ids": [PROJECT_REF],
             "secrets": [anon_key],
@@ -158,7 +156,5 @@ def users(gate: GateProcess, direct: Any) -> Iterator[Users]:
             direct.create_bucket(Bucket=bucket)
     direct.put_object(Bucket=BUCKET, Key="B/secret.txt", Body=b"B's secret")
     direct.put_object(Bucket="public", Key="readme.txt", Body=b"public words")
-    process = ProxyProcess(settings).start()
-    running = RunningProxy(process, Credentials(process.endpoint, key_id, secret))
     yield Users(running, anon_key, jwt_secret)
-    process.stop()
+    running.process.stop()

@@ -17,10 +17,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from proxy.demo import new_secret
-from tests.conftest import Credentials, RunningProxy
+from tests.conftest import Credentials, RunningProxy, start_proxy
 from tests.jwks_server import JwksServer, SigningKey
 from tests.rawclient import send, sign
-from tests.servers import GateProcess, ProxyProcess, key_settings
+from tests.servers import GateProcess
 
 PROJECT_REF = "abcdefghijklmnopqrst"
 
@@ -68,10 +68,8 @@ def session(gate: GateProcess) -> Iterator[SessionProxy]:
     rsa, ec = SigningKey("RS256", kid="rsa-1"), SigningKey("ES256", kid="ec-1")
     jwks = ThreadedJwks(rsa, ec)
     anon_key, hs256_secret = new_secret(), secrets.token_urlsafe(48)
-    settings, key_id, secret = key_settings(
-        gate.endpoint,
-        gate.access_key_id,
-        gate.secret_access_key,
+    running = start_proxy(
+        gate,
         session={
             "access_key_ids": [PROJECT_REF],
             "secrets": [anon_key],
@@ -82,10 +80,8 @@ def session(gate: GateProcess) -> Iterator[SessionProxy]:
             },
         },
     )
-    process = ProxyProcess(settings).start()
-    running = RunningProxy(process, Credentials(process.endpoint, key_id, secret))
     yield SessionProxy(running, anon_key, hs256_secret, rsa, ec, gate)
-    process.stop()
+    running.process.stop()
     jwks.stop()
 
 
